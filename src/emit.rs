@@ -1,0 +1,104 @@
+//! The cargo directives: single-colon `cargo:` lines, which every cargo version reads.
+//!
+//! They are built as text first ([`crate::Library::cargo_directives`] returns them), then printed when
+//! `cargo_metadata` is on. Nothing else is printed on stdout.
+
+use std::path::Path;
+
+use crate::error::Error;
+use crate::request::LinkKind;
+use crate::target::{Os, Target};
+
+/// What the link lines are made from.
+pub(crate) struct LinkPlan<'a> {
+    pub target: &'a Target,
+    pub link: LinkKind,
+    /// The directory linked from (the staged one in a build script).
+    pub lib_dir: &'a Path,
+    /// Emit an rpath to `lib_dir` for this package's binaries.
+    pub rpath: bool,
+    /// Files used from outside `OUT_DIR` and the cache, whose change should rerun the build script.
+    pub watch: Vec<&'a Path>,
+    /// The absolute path a `dlopen` user should load.
+    pub load_path: Option<&'a Path>,
+    /// `CARGO_MANIFEST_LINKS` is set: export metadata to dependents as `DEP_<LINKS>_<KEY>`.
+    pub metadata: Option<Metadata<'a>>,
+}
+
+pub(crate) struct Metadata<'a> {
+    pub root: Option<&'a Path>,
+    pub include: Option<&'a Path>,
+    pub version: String,
+    pub api_version: u64,
+}
+
+/// The variable name (a `rustc-env`) through which `dlopen` users find the library at compile time.
+pub const LIB_PATH_ENV: &str = "ONNXRUNTIME_LIB_PATH";
+
+pub(crate) fn link_lines(plan: &LinkPlan<'_>) -> Result<Vec<String>, Error> {
+    let dir = utf8(plan.lib_dir, "the library directory")?;
+    let mut lines = vec![format!("cargo:rustc-link-search=native={dir}")];
+    match plan.link {
+        LinkKind::Dynamic => lines.push("cargo:rustc-link-lib=dylib=onnxruntime".into()),
+        LinkKind::Static => lines.push("cargo:rustc-link-lib=static=onnxruntime".into()),
+    }
+    if plan.rpath && plan.link == LinkKind::Dynamic {
+        lines.extend(rpath_lines(plan.target, dir));
+    }
+    for file in &plan.watch {
+        // cargo reads its directives as UTF-8; a path it cannot read is simply not watched.
+        if let Some(path) = file.to_str() {
+            lines.push(format!("cargo:rerun-if-changed={path}"));
+        }
+    }
+    if let Some(path) = plan.load_path {
+        lines.push(format!("cargo:rustc-env={LIB_PATH_ENV}={}", utf8(path, "the library path")?));
+    }
+    if let Some(meta) = &plan.metadata {
+        if let Some(root) = meta.root.and_then(Path::to_str) {
+            lines.push(format!("cargo:root={root}"));
+        }
+        lines.push(format!("cargo:lib_dir={dir}"));
+        if let Some(include) = meta.include.and_then(Path::to_str) {
+            lines.push(format!("cargo:include={include}"));
+        }
+        lines.push(format!("cargo:version={}", meta.version));
+        lines.push(format!("cargo:api_version={}", meta.api_version));
+    }
+    Ok(lines)
+}
+
+/// The rpath lines for a directory, for targets whose loader reads an rpath.
+pub(crate) fn rpath_lines(target: &Target, dir: &str) -> Vec<String> {
+    match target.os() {
+        Os::Linux | Os::MacOs if !dir.contains(',') => vec![format!("cargo:rustc-link-arg=-Wl,-rpath,{dir}")],
+        // `-Wl,` splits on commas, so a directory with one goes through `-Xlinker` word by word.
+        Os::Linux | Os::MacOs => {
+            ["-Xlinker", "-rpath", "-Xlinker", dir].iter().map(|arg| format!("cargo:rustc-link-arg={arg}")).collect()
+        }
+        _ => Vec::new(),
+    }
+}
+
+pub(crate) fn rerun_env_lines(names: &[String]) -> Vec<String> {
+    names.iter().map(|name| format!("cargo:rerun-if-env-changed={name}")).collect()
+}
+
+fn utf8<'p>(path: &'p Path, what: &str) -> Result<&'p str, Error> {
+    path.to_str().ok_or_else(|| Error::InvalidSetting {
+        setting: "OUT_DIR".into(),
+        value: path.to_string_lossy().into_owned(),
+        reason: format!("{what} is not valid UTF-8, and cargo reads build-script directives as UTF-8"),
+        fix: "build from a directory whose path is valid UTF-8 (or set CARGO_TARGET_DIR to one)".into(),
+    })
+}
+
+/// Prints the lines for cargo.
+pub(crate) fn print(lines: &[String]) {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    for line in lines {
+        // A closed stdout is not this crate's problem to report; cargo will notice.
+        let _ = writeln!(out, "{line}");
+    }
+}

@@ -1,0 +1,303 @@
+//! Judging a candidate: is the library there, is it built for the target, and which release is it?
+//!
+//! The release comes from the strongest evidence present, in this order: the ELF version node the
+//! library exports (`VERS_1.22.0`, what the loader checks), the Mach-O dylib version, the versioned
+//! file name, `VERSION_NUMBER` in the install root, a version claimed by pkg-config, and last the
+//! header's `ORT_API_VERSION` (which gives the minor number only).
+
+pub(crate) mod binary;
+
+use std::ffi::OsString;
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use crate::error::Verdict;
+use crate::request::{LinkKind, Request};
+use crate::sources::Candidate;
+use crate::target::{Os, Target};
+use crate::version::Version;
+
+use binary::{BinaryInfo, Format};
+
+/// A candidate that passed inspection, with the files the later stages need.
+#[derive(Clone, Debug)]
+pub(crate) struct Inspected {
+    pub candidate: Candidate,
+    pub version: Version,
+    /// Where the version came from, in words.
+    pub evidence: String,
+    /// The library file itself (symlinks resolved).
+    pub library: PathBuf,
+    pub binary: BinaryInfo,
+    /// File names the loader and linker will ask for, each with the real file behind it: the link
+    /// name (`libonnxruntime.so`), the SONAME or install name, versioned names, provider libraries.
+    pub runtime_files: Vec<RuntimeFile>,
+    pub include_dir: Option<PathBuf>,
+    pub link: LinkKind,
+}
+
+/// One file name to expose at run time (or link time), and the real file behind it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct RuntimeFile {
+    pub name: OsString,
+    pub path: PathBuf,
+}
+
+/// File-name conventions of one OS family.
+struct Naming {
+    /// The name the linker looks for with `-lonnxruntime` (Windows: the import library).
+    link_name: &'static str,
+    /// Is this file name the main library (any of its versioned names)?
+    is_main: fn(&str) -> bool,
+    /// Is this a provider library shipped beside the main one?
+    is_provider: fn(&str) -> bool,
+    /// The format the library must have.
+    format: Format,
+}
+
+fn naming(os: &Os) -> Option<Naming> {
+    match os {
+        Os::Linux => Some(Naming {
+            link_name: "libonnxruntime.so",
+            is_main: |n| n == "libonnxruntime.so" || n.starts_with("libonnxruntime.so."),
+            is_provider: |n| n.starts_with("libonnxruntime_providers_") && n.contains(".so"),
+            format: Format::Elf,
+        }),
+        Os::MacOs => Some(Naming {
+            link_name: "libonnxruntime.dylib",
+            is_main: |n| {
+                n == "libonnxruntime.dylib"
+                    || (n.starts_with("libonnxruntime.") && n.ends_with(".dylib") && !n.contains("_providers"))
+            },
+            is_provider: |n| n.starts_with("libonnxruntime_providers_") && n.ends_with(".dylib"),
+            format: Format::MachO,
+        }),
+        Os::Windows => Some(Naming {
+            link_name: "onnxruntime.lib",
+            is_main: |n| n.eq_ignore_ascii_case("onnxruntime.dll"),
+            is_provider: |n| {
+                let n = n.to_ascii_lowercase();
+                n.starts_with("onnxruntime_providers_") && n.ends_with(".dll")
+            },
+            format: Format::Pe,
+        }),
+        Os::Other(_) => None,
+    }
+}
+
+/// Judges one candidate for the target and request.
+pub(crate) fn inspect(candidate: &Candidate, target: &Target, request: &Request) -> Result<Inspected, Verdict> {
+    let Some(naming) = naming(target.os()) else {
+        return Err(Verdict::Skipped { reason: format!("no ONNX Runtime file naming is known for {}", target.os()) });
+    };
+    let dir = &candidate.lib_dir;
+    let entries = list_dir(dir)?;
+    let main_names: Vec<&String> = entries.iter().filter(|n| (naming.is_main)(n)).collect();
+    if main_names.is_empty() {
+        return Err(Verdict::NotFound {
+            detail: format!("no {} in {}{}", main_pattern(target.os()), dir.display(), found_words(&entries)),
+        });
+    }
+    let main_name = pick_main(&main_names, naming.link_name);
+    let library = fs::canonicalize(dir.join(main_name)).map_err(|e| Verdict::Unusable {
+        detail: format!("{} cannot be resolved: {e}", dir.join(main_name).display()),
+    })?;
+    let binary =
+        binary::read(&library).map_err(|e| Verdict::Unusable { detail: format!("{}: {e}", library.display()) })?;
+    check_arch(&library, &binary, &naming, target)?;
+
+    let (version, evidence) = find_version(candidate, &library, &binary)
+        .map_err(|looked_at| Verdict::UnknownVersion { required: request.version.clone(), looked_at })?;
+    if !request.version.matches(&version) {
+        return Err(Verdict::WrongVersion { found: version, required: request.version.clone(), evidence });
+    }
+
+    let mut runtime_files = Vec::new();
+    let mut add = |name: &str, path: &Path| {
+        if !runtime_files.iter().any(|f: &RuntimeFile| f.name == name) {
+            runtime_files.push(RuntimeFile { name: name.into(), path: path.to_path_buf() });
+        }
+    };
+    match target.os() {
+        Os::Windows => {
+            let import = entries.iter().find(|n| n.eq_ignore_ascii_case("onnxruntime.lib")).ok_or_else(|| {
+                Verdict::Unusable {
+                    detail: format!("{} has onnxruntime.dll but not its import library onnxruntime.lib", dir.display()),
+                }
+            })?;
+            add("onnxruntime.lib", &dir.join(import));
+            add("onnxruntime.dll", &library);
+        }
+        _ => {
+            for name in &main_names {
+                add(name, &library);
+            }
+            add(naming.link_name, &library);
+            // The loader asks for the SONAME / install name, which the directory may lack (1.16.0 had
+            // no `.so.1`; macOS archives never contain `libonnxruntime.1.dylib`).
+            if let Some(soname) = &binary.soname {
+                let file_name = soname.rsplit('/').next().unwrap_or(soname);
+                if !file_name.is_empty() {
+                    add(file_name, &library);
+                }
+            }
+        }
+    }
+    for name in entries.iter().filter(|n| (naming.is_provider)(n)) {
+        let path = dir.join(name);
+        // A dangling provider link is skipped rather than staged broken.
+        if let Ok(real) = fs::canonicalize(&path) {
+            add(name, &real);
+        }
+    }
+
+    let include_dir = candidate.include_dir.clone().filter(|d| d.is_dir());
+    Ok(Inspected {
+        candidate: candidate.clone(),
+        version,
+        evidence,
+        library,
+        binary,
+        runtime_files,
+        include_dir,
+        link: LinkKind::Dynamic,
+    })
+}
+
+fn main_pattern(os: &Os) -> &'static str {
+    match os {
+        Os::MacOs => "libonnxruntime*.dylib",
+        Os::Windows => "onnxruntime.dll",
+        _ => "libonnxruntime.so*",
+    }
+}
+
+fn found_words(entries: &[String]) -> String {
+    let interesting: Vec<&str> =
+        entries.iter().map(String::as_str).filter(|n| n.to_ascii_lowercase().contains("onnx")).take(6).collect();
+    if interesting.is_empty() { String::new() } else { format!(" (found: {})", interesting.join(", ")) }
+}
+
+/// The names in a directory (non-UTF-8 names cannot be ORT's and are skipped).
+fn list_dir(dir: &Path) -> Result<Vec<String>, Verdict> {
+    let read = fs::read_dir(dir).map_err(|e| match e.kind() {
+        std::io::ErrorKind::NotFound => Verdict::NotFound { detail: format!("{} does not exist", dir.display()) },
+        std::io::ErrorKind::NotADirectory => {
+            Verdict::NotFound { detail: format!("{} is not a directory", dir.display()) }
+        }
+        _ => Verdict::Unusable { detail: format!("cannot list {}: {e}", dir.display()) },
+    })?;
+    let mut names: Vec<String> = read.filter_map(|e| e.ok()?.file_name().into_string().ok()).collect();
+    names.sort();
+    Ok(names)
+}
+
+/// The link name when present (what `-lonnxruntime` would use), else the most specific versioned name.
+fn pick_main<'a>(names: &[&'a String], link_name: &'a str) -> &'a str {
+    if let Some(link) = names.iter().find(|n| n.as_str() == link_name) {
+        return link;
+    }
+    names.iter().max_by_key(|n| (n.len(), n.as_str())).map(|n| n.as_str()).unwrap_or(link_name)
+}
+
+fn check_arch(library: &Path, binary: &BinaryInfo, naming: &Naming, target: &Target) -> Result<(), Verdict> {
+    let expected = format!("{} {}", format_name(naming.format), target.arch());
+    let wrong = || Verdict::WrongArch {
+        file: library.to_path_buf(),
+        found: binary.description.clone(),
+        expected: expected.clone(),
+    };
+    if binary.format != naming.format {
+        return Err(wrong());
+    }
+    if !binary.archs.iter().any(|a| a == target.arch()) {
+        return Err(wrong());
+    }
+    Ok(())
+}
+
+fn format_name(format: Format) -> &'static str {
+    match format {
+        Format::Elf => "ELF",
+        Format::MachO => "Mach-O",
+        Format::Pe => "PE",
+        Format::Archive => "ar archive",
+    }
+}
+
+/// The release, from the strongest evidence present.
+fn find_version(candidate: &Candidate, library: &Path, binary: &BinaryInfo) -> Result<(Version, String), String> {
+    if let Some(v) = binary.version_definitions.iter().find_map(|d| d.strip_prefix("VERS_").and_then(Version::parse)) {
+        return Ok((v, format!("the ELF version node VERS_{v} of {}", library.display())));
+    }
+    if let Some((major, minor, patch)) = binary.dylib_version {
+        if major >= 1 {
+            let v = Version::new(major.into(), minor.into(), patch.into());
+            return Ok((v, format!("the dylib version of {}", library.display())));
+        }
+    }
+    let file_name = library.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+    if let Some(v) = version_from_file_name(file_name) {
+        return Ok((v, format!("the file name {file_name}")));
+    }
+    let mut looked_at = vec!["the library's version node", "its file name"];
+    if let Some(root) = &candidate.root {
+        let path = root.join("VERSION_NUMBER");
+        if let Ok(text) = fs::read_to_string(&path) {
+            if let Some(v) = Version::parse(&text) {
+                return Ok((v, path.display().to_string()));
+            }
+        }
+        looked_at.push("VERSION_NUMBER");
+    }
+    if let Some(v) = candidate.claimed_version {
+        return Ok((v, "the pkg-config file".to_string()));
+    }
+    if let Some(dir) = &candidate.include_dir {
+        for header in [dir.join("onnxruntime_c_api.h"), dir.join("onnxruntime").join("onnxruntime_c_api.h")] {
+            if let Some(minor) = api_version_from_header(&header) {
+                return Ok((
+                    Version::new(1, minor, 0),
+                    format!("ORT_API_VERSION {minor} in {} (patch unknown)", header.display()),
+                ));
+            }
+        }
+        looked_at.push("onnxruntime_c_api.h");
+    }
+    Err(looked_at.join(", "))
+}
+
+/// `libonnxruntime.so.1.22.0` → 1.22.0; `libonnxruntime.1.22.0.dylib` → 1.22.0.
+pub(crate) fn version_from_file_name(name: &str) -> Option<Version> {
+    let rest = name.strip_prefix("libonnxruntime.")?;
+    let rest = rest.strip_prefix("so.").or_else(|| rest.strip_suffix(".dylib"))?;
+    Version::parse(rest)
+}
+
+/// `#define ORT_API_VERSION 22` → 22.
+fn api_version_from_header(path: &Path) -> Option<u64> {
+    let text = fs::read_to_string(path).ok()?;
+    text.lines().find_map(|line| {
+        let rest = line.trim().strip_prefix("#define")?.trim().strip_prefix("ORT_API_VERSION")?;
+        rest.trim().parse().ok()
+    })
+}
+
+/// For reports: what a target's library is called.
+pub(crate) fn library_words(target: &Target) -> &'static str {
+    main_pattern(target.os())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn versions_from_file_names() {
+        assert_eq!(version_from_file_name("libonnxruntime.so.1.22.0"), Some(Version::new(1, 22, 0)));
+        assert_eq!(version_from_file_name("libonnxruntime.1.30.0.dylib"), Some(Version::new(1, 30, 0)));
+        assert_eq!(version_from_file_name("libonnxruntime.so.1"), None);
+        assert_eq!(version_from_file_name("libonnxruntime.so"), None);
+        assert_eq!(version_from_file_name("libonnxruntime.dylib"), None);
+    }
+}

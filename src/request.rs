@@ -1,0 +1,92 @@
+//! What a build asks for: a version requirement, a variant, and a link kind.
+
+use std::fmt;
+use std::str::FromStr;
+
+use crate::error::Error;
+use crate::version::VersionReq;
+
+/// Which ORT build: the CPU one, or a GPU one for a CUDA major version.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
+#[non_exhaustive]
+pub enum Variant {
+    #[default]
+    Cpu,
+    Cuda11,
+    Cuda12,
+    Cuda13,
+}
+
+impl Variant {
+    pub const ALL: [Variant; 4] = [Variant::Cpu, Variant::Cuda11, Variant::Cuda12, Variant::Cuda13];
+
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Variant::Cpu => "cpu",
+            Variant::Cuda11 => "cuda11",
+            Variant::Cuda12 => "cuda12",
+            Variant::Cuda13 => "cuda13",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Variant> {
+        Variant::ALL.into_iter().find(|v| v.as_str() == text.trim().to_ascii_lowercase())
+    }
+}
+
+impl fmt::Display for Variant {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for Variant {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self, Error> {
+        Variant::parse(s).ok_or_else(|| Error::InvalidSetting {
+            setting: "variant".into(),
+            value: s.into(),
+            reason: "unknown variant".into(),
+            fix: "use one of cpu, cuda11, cuda12, cuda13".into(),
+        })
+    }
+}
+
+/// How the library is linked.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
+#[non_exhaustive]
+pub enum LinkKind {
+    /// A shared library (`.so`, `.dylib`, `.dll` through its import library). The official archives
+    /// only ship these.
+    #[default]
+    Dynamic,
+    /// A user-supplied static build (`libonnxruntime.a` or a build tree of `libonnxruntime_*.a`).
+    Static,
+}
+
+impl fmt::Display for LinkKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            LinkKind::Dynamic => "dynamic",
+            LinkKind::Static => "static",
+        })
+    }
+}
+
+/// Everything a candidate is judged against, after builder settings and variables are combined.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Request {
+    pub version: VersionReq,
+    pub variant: Variant,
+    pub link: LinkKind,
+}
+
+impl fmt::Display for Request {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let version = match self.version.as_str() {
+            "*" => "any version".to_string(),
+            v => v.to_string(),
+        };
+        write!(f, "ONNX Runtime {version} ({}, {} link)", self.variant, self.link)
+    }
+}
