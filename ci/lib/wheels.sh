@@ -46,7 +46,7 @@ wheel_fetch() {
         return 0
     fi
     need_commands python3:python3
-    local tmp="$WHEEL_DIR/.download-$platform"
+    local tmp="$WHEEL_DIR/.download-$platform-$$"
     rm -rf "$tmp"
     mkdir -p "$tmp"
     say "pip download onnxruntime==$ORT_VERSION for ${ORT_WHEEL_TAG[$platform]}"
@@ -62,14 +62,17 @@ wheel_fetch() {
     rm -rf "$tmp"
 }
 
-# Extracts the files the tests use from the wheel (idempotent: re-extracted every time, it is quick).
+# Extracts the files the tests use from the wheel, once: a stamp naming the wheel's hash, written
+# last, marks a complete extraction (into a temp dir renamed into place).
 wheel_extract() {
-    local platform=$1 dest
+    local platform=$1 dest tmp
     dest=$(wheel_files_dir "$platform")
+    [[ -f $dest/.extracted-${ORT_WHEEL_SHA256[$platform]} ]] && return 0
     wheel_fetch "$platform"
-    rm -rf "$dest"
-    mkdir -p "$dest"
-    python3 - "$WHEEL_DIR/${ORT_WHEEL_FILE[$platform]}" "$dest" "$ORT_VERSION" <<'PY'
+    tmp="$dest.tmp-$$"
+    rm -rf "$tmp"
+    mkdir -p "$tmp"
+    python3 - "$WHEEL_DIR/${ORT_WHEEL_FILE[$platform]}" "$tmp" "$ORT_VERSION" <<'PY'
 import os, sys, zipfile
 wheel, dest, version = sys.argv[1:]
 wanted = [
@@ -85,6 +88,9 @@ with zipfile.ZipFile(wheel) as z:
         with z.open(name) as src, open(os.path.join(dest, os.path.basename(name)), "wb") as out:
             out.write(src.read())
 PY
+    touch "$tmp/.extracted-${ORT_WHEEL_SHA256[$platform]}"
+    rm -rf "$dest"
+    mv "$tmp" "$dest"
 }
 
 # Builds <mirror>/v<ver>/onnxruntime-<platform>-<ver>.tgz in the official layout, byte for byte the
@@ -95,7 +101,7 @@ ort_archive() {
     files=$(wheel_files_dir "$platform")
     wheel_extract "$platform"
     root="onnxruntime-$platform-$ORT_VERSION"
-    stage="$CI_WORK/repack/$platform"
+    stage="$CI_WORK/repack/$platform.$$"
     archive=$(ort_archive_path "$platform")
     rm -rf "$stage"
     mkdir -p "$stage/$root/lib" "$stage/$root/include" "$(dirname "$archive")"
@@ -110,8 +116,9 @@ ort_archive() {
     find "$stage/$root" -type f -exec chmod 0644 {} +
     chmod 0755 "$stage/$root/lib/"*.so*
     tar --sort=name --format=gnu --mtime=@0 --owner=0 --group=0 --numeric-owner \
-        -C "$stage" -cf - "$root" | gzip -n >"$archive.tmp"
-    mv "$archive.tmp" "$archive"
+        -C "$stage" -cf - "$root" | gzip -n >"$archive.tmp-$$"
+    mv "$archive.tmp-$$" "$archive"
+    rm -rf "$stage"
 }
 
 # One manifest line (DESIGN.md "Manifests": version platform variant asset sha256 size source).
@@ -127,12 +134,14 @@ ort_manifest_line() {
 ort_private_mirror() {
     local manifest=$1 platform
     shift
+    for platform in "$@"; do
+        ort_archive "$platform"
+    done
     {
         echo "# Private manifest for ci/: archives repackaged from PyPI wheels, served from loopback."
         for platform in "$@"; do
-            ort_archive "$platform"
             ort_manifest_line "$platform"
         done
-    } >"$manifest.tmp"
-    mv "$manifest.tmp" "$manifest"
+    } >"$manifest.tmp-$$"
+    mv "$manifest.tmp-$$" "$manifest"
 }
