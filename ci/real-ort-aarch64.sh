@@ -44,7 +44,7 @@ mirror_start "$MIRROR_DIR" "$WORK/logs/mirror.log"
 
 # --- the probe, as cargo would run a build script for the aarch64 target ---------------------------------
 t=$SECONDS
-(cd "$CI_REPO" && cargo build --quiet --example probe) >"$WORK/logs/build-probe.log" 2>&1 || {
+(cd "$CI_REPO" && cargo build --quiet --example probe --target-dir "$CI_REPO/target") >"$WORK/logs/build-probe.log" 2>&1 || {
     cat "$WORK/logs/build-probe.log" >&2
     die "building examples/probe.rs failed"
 }
