@@ -237,18 +237,9 @@ impl Probe<'_> {
                 SourceKind::System => self.from_system(&request, &mut report),
                 SourceKind::Download => {
                     match sources::download::candidate(self.config, self.target, &request, self.vars) {
-                        Ok(candidate) => {
-                            let found = self.judge(candidate, &request, &mut report);
-                            if found.is_none() {
-                                if let Some(Attempt { verdict, .. }) = report.attempts.last() {
-                                    download_failure = Some(DownloadError::Layout {
-                                        asset: report.attempts.last().map(|a| a.location.clone()).unwrap_or_default(),
-                                        found: vec![verdict.to_string()],
-                                    });
-                                }
-                            }
-                            found
-                        }
+                        // A downloaded library refused by inspection (a mirror serving another
+                        // platform's archive, say) is reported like any other candidate.
+                        Ok(candidate) => self.judge(candidate, &request, &mut report),
                         Err(outcome) => {
                             report.attempts.push(outcome.attempt);
                             if let Some(error) = outcome.error {
@@ -298,7 +289,17 @@ impl Probe<'_> {
         };
         let static_link = self.vars.flag(self.vars.get("ONNXRUNTIME_STATIC"))?.or(self.config.static_link);
         let link = if static_link == Some(true) { LinkKind::Static } else { LinkKind::Dynamic };
-        Ok(Request { version, variant, link })
+        Ok(Request { version, variant, link, offline: self.offline()? })
+    }
+
+    /// Which switch, if any, keeps this probe off the network.
+    fn offline(&self) -> Result<Option<String>, Error> {
+        for var in [self.vars.get("ONNXRUNTIME_OFFLINE"), self.vars.plain("CARGO_NET_OFFLINE")].into_iter().flatten() {
+            if self.vars.flag(Some(var.clone()))? == Some(true) {
+                return Ok(Some(format!("{}={}", var.name, var.value.to_string_lossy())));
+            }
+        }
+        Ok(self.config.offline.filter(|o| *o).map(|_| "Config::offline(true)".to_string()))
     }
 
     fn from_env(&self, request: &Request, report: &mut Report) -> Result<Option<Inspected>, Error> {
