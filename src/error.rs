@@ -127,7 +127,8 @@ pub enum DownloadError {
     UnsupportedTarget { target: String, supported: Vec<String> },
     /// The manifests have no archive for this version × platform × variant.
     NoArtifact { required: VersionReq, platform: String, variant: String, available: Vec<String> },
-    /// A manifest given through `ONNXRUNTIME_MANIFEST` (or the builder) is malformed.
+    /// A manifest given through `ONNXRUNTIME_MANIFEST` (or the builder) is malformed or unreadable
+    /// (`line` 0: the file as a whole).
     Manifest { path: PathBuf, line: usize, reason: String },
     /// Offline, and the archive is not in the cache.
     Offline { asset: String, version: Version, cache_dir: PathBuf, switch: String },
@@ -169,6 +170,8 @@ impl fmt::Display for DownloadError {
                     write!(f, "; known releases for {platform}: {}", available.join(", "))
                 }
             }
+            // Line 0: the file as a whole (missing, unreadable).
+            DownloadError::Manifest { path, line: 0, reason } => write!(f, "manifest {}: {reason}", path.display()),
             DownloadError::Manifest { path, line, reason } => {
                 write!(f, "manifest {}:{line}: {reason}", path.display())
             }
