@@ -434,6 +434,16 @@ fn file_urls_are_read_with_percent_decoding() {
     assert_eq!(to_vec(&localhost, &quick(&[])).unwrap().sha256, sha256(&body));
 }
 
+#[cfg(unix)]
+#[test]
+fn file_urls_reach_non_utf8_file_names() {
+    use std::os::unix::ffi::OsStrExt;
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join(std::ffi::OsStr::from_bytes(b"ort-\xff.tgz")), b"bytes").unwrap();
+    let url = format!("file://{}/ort-%FF.tgz", dir.path().display());
+    assert_eq!(to_vec(&url, &quick(&[])).unwrap().value, b"bytes");
+}
+
 #[test]
 fn a_missing_file_is_a_clear_final_error() {
     let dir = tempfile::tempdir().unwrap();
@@ -487,6 +497,16 @@ fn tls_trusts_a_ca_added_by_onnxruntime_ca_bundle_or_ssl_cert_file() {
     // The host name in the URL is checked too, not just the address.
     let got = to_vec(&server.localhost_url("/f"), &quick(&[("ONNXRUNTIME_CA_BUNDLE", &ca)])).unwrap();
     assert_eq!(got.value, b"trusted");
+}
+
+#[test]
+fn a_reset_mid_body_over_tls_is_retried() {
+    let server = Server::https(pki().server_config(Leaf::Good));
+    let body = payload(150 * 1024);
+    server.sequence("/f", vec![Reply::ResetMidBody { body: body.clone(), sent: 20_000 }, Reply::ok(body.clone())]);
+    let (_dir, ca) = ca_file();
+    let got = to_vec(&server.url("/f"), &quick(&[("ONNXRUNTIME_CA_BUNDLE", &ca)])).unwrap();
+    assert_eq!((got.attempts, got.sha256), (2, sha256(&body)));
 }
 
 #[test]
