@@ -144,6 +144,10 @@ pub enum DownloadError {
     Proxy { variable: String, value: String, reason: String },
     /// The mirror setting is not a usable URL.
     Mirror { value: String, reason: String },
+    /// A download setting (`ONNXRUNTIME_HTTP_TIMEOUT`, `ONNXRUNTIME_CA_BUNDLE`, `SSL_CERT_FILE`) cannot be used.
+    Setting { variable: String, value: String, reason: String },
+    /// A `file://` URL names a file that cannot be read (the local counterpart of HTTP 404).
+    LocalFile { url: String, path: PathBuf, source: io::Error },
     /// The bytes received do not have the pinned SHA-256.
     ChecksumMismatch { url: String, expected: String, actual: String, bytes: u64 },
     /// The archive broke a rule of the extraction allowlist, or is corrupt.
@@ -197,6 +201,12 @@ impl fmt::Display for DownloadError {
                 write!(f, "{variable}={value} cannot be used as a proxy: {reason}")
             }
             DownloadError::Mirror { value, reason } => write!(f, "ONNXRUNTIME_MIRROR={value}: {reason}"),
+            DownloadError::Setting { variable, value, reason } => {
+                write!(f, "{variable}={value} cannot be used: {reason}")
+            }
+            DownloadError::LocalFile { url, path, source } => {
+                write!(f, "could not read {} (from {url}): {source}", path.display())
+            }
             DownloadError::ChecksumMismatch { url, expected, actual, bytes } => write!(
                 f,
                 "checksum mismatch for {url}\n    expected sha256 {expected}\n    received sha256 {actual} ({bytes} bytes)"
@@ -250,6 +260,10 @@ impl DownloadError {
             DownloadError::Proxy { variable, .. } => {
                 vec![format!("fix or unset {variable}; it should look like http://host:port or socks5://host:port")]
             }
+            DownloadError::Setting { variable, .. } => vec![format!("fix or unset {variable}")],
+            DownloadError::LocalFile { .. } => vec![
+                "a file:// mirror must hold v<version>/<asset>; fill it with `cargo onnxruntime fetch --mirror-dir DIR`".into(),
+            ],
             DownloadError::Mirror { .. } => vec![
                 "ONNXRUNTIME_MIRROR is the base URL that holds v<version>/<asset>: https://…, http://… or file:///abs/path".into(),
             ],
@@ -269,7 +283,7 @@ impl DownloadError {
 impl std::error::Error for DownloadError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
-            DownloadError::Cache { source, .. } => Some(source),
+            DownloadError::Cache { source, .. } | DownloadError::LocalFile { source, .. } => Some(source),
             _ => None,
         }
     }
