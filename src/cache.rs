@@ -119,7 +119,10 @@ impl Cache {
         match file.try_lock() {
             Ok(()) => Ok(CacheLock { _file: Some(file) }),
             Err(fs::TryLockError::WouldBlock) => {
-                eprintln!("onnxruntime-provision: waiting for lock on {} ({what} is being downloaded by another build)", path.display());
+                eprintln!(
+                    "onnxruntime-provision: waiting for lock on {} ({what} is being downloaded by another build)",
+                    path.display()
+                );
                 file.lock().map_err(cache_error("lock", &path))?;
                 Ok(CacheLock { _file: Some(file) })
             }
@@ -152,7 +155,13 @@ impl Cache {
 
     /// Writes the marker into the staging directory and renames it to its final name, replacing an
     /// invalid entry if one is there.
-    pub fn publish(&self, mut staging: Staging, sha256: &str, asset: &str, root: &Path) -> Result<CacheEntry, DownloadError> {
+    pub fn publish(
+        &self,
+        mut staging: Staging,
+        sha256: &str,
+        asset: &str,
+        root: &Path,
+    ) -> Result<CacheEntry, DownloadError> {
         let content = staging.content();
         let relative_root = root.strip_prefix(&content).unwrap_or(Path::new("")).to_path_buf();
         let marker = Marker::describe(sha256, asset, &relative_root, &content)
@@ -210,7 +219,8 @@ impl Marker {
     }
 
     fn render(&self) -> String {
-        let mut text = format!("{MARKER_HEADER}\nsha256 {}\nasset {}\nroot {}\n", self.sha256, self.asset, self.root.display());
+        let mut text =
+            format!("{MARKER_HEADER}\nsha256 {}\nasset {}\nroot {}\n", self.sha256, self.asset, self.root.display());
         for (path, size) in &self.files {
             let _ = match size {
                 Some(size) => writeln!(text, "file {size} {path}"),

@@ -222,7 +222,7 @@ impl Probe<'_> {
 
         for source in &sources {
             let found = match source {
-                SourceKind::Env => self.from_env(&request, &mut report)?,
+                SourceKind::Env => self.probe_env(&request, &mut report)?,
                 SourceKind::PkgConfig => match sources::pkg_config::candidate(self.vars) {
                     Ok(candidate) => self.judge(candidate, &request, &mut report),
                     Err(verdict) => {
@@ -234,7 +234,7 @@ impl Probe<'_> {
                         None
                     }
                 },
-                SourceKind::System => self.from_system(&request, &mut report),
+                SourceKind::System => self.probe_system(&request, &mut report),
                 SourceKind::Download => {
                     match sources::download::candidate(self.config, self.target, &request, self.vars) {
                         // A downloaded library refused by inspection (a mirror serving another
@@ -302,7 +302,7 @@ impl Probe<'_> {
         Ok(self.config.offline.filter(|o| *o).map(|_| "Config::offline(true)".to_string()))
     }
 
-    fn from_env(&self, request: &Request, report: &mut Report) -> Result<Option<Inspected>, Error> {
+    fn probe_env(&self, request: &Request, report: &mut Report) -> Result<Option<Inspected>, Error> {
         match sources::env::candidate(self.vars) {
             Ok(None) => {
                 report.attempts.push(Attempt {
@@ -336,7 +336,7 @@ impl Probe<'_> {
         }
     }
 
-    fn from_system(&self, request: &Request, report: &mut Report) -> Option<Inspected> {
+    fn probe_system(&self, request: &Request, report: &mut Report) -> Option<Inspected> {
         let dirs = match &self.config.system_dirs {
             Some(dirs) => dirs.clone(),
             None => sources::system::default_dirs(self.target),
@@ -471,6 +471,6 @@ fn accepted(candidate: &Candidate, inspected: &Inspected) -> Attempt {
     Attempt {
         source: candidate.source,
         location: candidate.location(),
-        verdict: Verdict::Accepted { version: inspected.version },
+        verdict: Verdict::Accepted { version: inspected.version, evidence: inspected.evidence.clone() },
     }
 }

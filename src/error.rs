@@ -55,6 +55,7 @@ pub struct Attempt {
 pub enum Verdict {
     Accepted {
         version: Version,
+        evidence: String,
     },
     /// Nothing there (no directory, no library file, no `.pc`).
     NotFound {
@@ -100,7 +101,7 @@ impl Verdict {
 impl fmt::Display for Verdict {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Verdict::Accepted { version } => write!(f, "accepted: ONNX Runtime {version}"),
+            Verdict::Accepted { version, evidence } => write!(f, "accepted: ONNX Runtime {version} (from {evidence})"),
             Verdict::NotFound { detail } => write!(f, "not found: {detail}"),
             Verdict::WrongArch { file, found, expected } => {
                 write!(f, "wrong architecture: {} is {found}, the target needs {expected}", file.display())

@@ -48,7 +48,9 @@ fn pkg_config_source() {
     let tmp = support::tempdir();
     let out = tmp.path().join("out");
     fs::create_dir_all(&out).unwrap();
-    for name in ["PKG_CONFIG_PATH", "PKG_CONFIG_LIBDIR", "PKG_CONFIG_SYSROOT_DIR", "PKG_CONFIG", "PKG_CONFIG_ALLOW_CROSS"] {
+    for name in
+        ["PKG_CONFIG_PATH", "PKG_CONFIG_LIBDIR", "PKG_CONFIG_SYSROOT_DIR", "PKG_CONFIG", "PKG_CONFIG_ALLOW_CROSS"]
+    {
         unset(name);
     }
     set("TARGET", X86_64);
@@ -96,7 +98,10 @@ fn pkg_config_source() {
     set("PKG_CONFIG", tmp.path().join("no-such-pkg-config"));
     let err = probe().unwrap_err();
     let Error::NotFound(report) = &err else { panic!("expected NotFound, got {err}") };
-    assert!(matches!(&report.attempts[0].verdict, Verdict::Skipped { reason } if reason.contains("could not run")), "{err}");
+    assert!(
+        matches!(&report.attempts[0].verdict, Verdict::Skipped { reason } if reason.contains("could not run")),
+        "{err}"
+    );
     unset("PKG_CONFIG");
 
     // 6. Cross-compiling without a sysroot: pkg-config refuses to answer for the host, and says how.

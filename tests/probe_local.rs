@@ -15,11 +15,7 @@ use support::{AARCH64, X86_64};
 fn build_env(dir: &Path, target: &str) -> Vec<(OsString, OsString)> {
     let out = dir.join("out");
     fs::create_dir_all(&out).unwrap();
-    vec![
-        ("TARGET".into(), target.into()),
-        ("HOST".into(), X86_64.into()),
-        ("OUT_DIR".into(), out.into_os_string()),
-    ]
+    vec![("TARGET".into(), target.into()), ("HOST".into(), X86_64.into()), ("OUT_DIR".into(), out.into_os_string())]
 }
 
 fn config(vars: Vec<(OsString, OsString)>) -> Config {
@@ -51,21 +47,19 @@ fn env_dir_is_linked_from_the_staged_directory_with_exact_directives() {
     assert_eq!(lib.library_file, fs::canonicalize(root.join("lib/libonnxruntime.so.1.22.0")).unwrap());
 
     let s = |p: &Path| p.to_str().unwrap().to_string();
-    let mut expected: Vec<String> = [
-        "ONNXRUNTIME_DIR_x86_64-unknown-linux-gnu",
-        "ONNXRUNTIME_DIR_x86_64_unknown_linux_gnu",
-        "ONNXRUNTIME_DIR",
-    ]
-    .iter()
-    .map(|n| format!("cargo:rerun-if-env-changed={n}"))
-    .collect();
+    let mut expected: Vec<String> =
+        ["ONNXRUNTIME_DIR_x86_64-unknown-linux-gnu", "ONNXRUNTIME_DIR_x86_64_unknown_linux_gnu", "ONNXRUNTIME_DIR"]
+            .iter()
+            .map(|n| format!("cargo:rerun-if-env-changed={n}"))
+            .collect();
     let directives = lib.cargo_directives();
     // Every variable looked up is watched (more than the three above: version, sources, …).
     for line in &expected {
         assert!(directives.contains(line), "missing {line} in {directives:#?}");
     }
     assert!(directives.contains(&"cargo:rerun-if-env-changed=ONNXRUNTIME_VERSION".to_string()));
-    let link_lines: Vec<&String> = directives.iter().filter(|l| !l.starts_with("cargo:rerun-if-env-changed=")).collect();
+    let link_lines: Vec<&String> =
+        directives.iter().filter(|l| !l.starts_with("cargo:rerun-if-env-changed=")).collect();
     expected = vec![
         format!("cargo:rustc-link-search=native={}", s(&staged)),
         "cargo:rustc-link-lib=dylib=onnxruntime".into(),
@@ -240,7 +234,10 @@ fn cross_compiling_refuses_host_libraries_and_accepts_target_ones() {
     let text = err.to_string();
     let Error::NotFound(report) = &err else { panic!("expected NotFound, got {err}") };
     assert!(
-        report.attempts.iter().any(|a| matches!(&a.verdict, Verdict::WrongArch { expected, .. } if expected.contains("aarch64"))),
+        report
+            .attempts
+            .iter()
+            .any(|a| matches!(&a.verdict, Verdict::WrongArch { expected, .. } if expected.contains("aarch64"))),
         "{text}"
     );
     assert!(text.contains("cross-compiling") && text.contains("x86-64"), "{text}");

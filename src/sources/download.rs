@@ -31,6 +31,7 @@ impl Outcome {
         }
     }
 
+    #[cfg(feature = "download")]
     fn failed(location: &str, error: DownloadError) -> Outcome {
         Outcome {
             attempt: Attempt {
@@ -50,10 +51,7 @@ pub(crate) fn candidate(
     _request: &Request,
     _vars: &Vars<'_>,
 ) -> Result<Candidate, Outcome> {
-    Err(Outcome::skipped(
-        "official release archives",
-        "the `download` feature of onnxruntime-provision is off".into(),
-    ))
+    Err(Outcome::skipped("official release archives", "the `download` feature of onnxruntime-provision is off".into()))
 }
 
 #[cfg(feature = "download")]
@@ -79,7 +77,7 @@ mod provide {
     use crate::cache::{Cache, CacheEntry};
     use crate::extract::{self, Limits};
     use crate::fetch::{self, FetchError, HttpSettings};
-    use crate::manifest::{self, Artifact, ArchiveKind, Manifest};
+    use crate::manifest::{self, ArchiveKind, Artifact, Manifest};
     use crate::sources::Origin;
 
     /// What the download source will do: which artifact, from where, into which cache.
