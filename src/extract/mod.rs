@@ -13,6 +13,9 @@
 mod tgz;
 mod zipfile;
 
+// The tests use Unix modes and symlinks.
+#[cfg(all(test, unix))]
+mod tests;
 
 use std::collections::BTreeMap;
 use std::fmt;
