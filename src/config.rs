@@ -222,7 +222,7 @@ impl Probe<'_> {
 
         for source in &sources {
             let found = match source {
-                SourceKind::Env => self.from_env(&request, &mut report)?,
+                SourceKind::Env => self.probe_env(&request, &mut report)?,
                 SourceKind::PkgConfig => match sources::pkg_config::candidate(self.vars) {
                     Ok(candidate) => self.judge(candidate, &request, &mut report),
                     Err(verdict) => {
@@ -234,21 +234,12 @@ impl Probe<'_> {
                         None
                     }
                 },
-                SourceKind::System => self.from_system(&request, &mut report),
+                SourceKind::System => self.probe_system(&request, &mut report),
                 SourceKind::Download => {
                     match sources::download::candidate(self.config, self.target, &request, self.vars) {
-                        Ok(candidate) => {
-                            let found = self.judge(candidate, &request, &mut report);
-                            if found.is_none() {
-                                if let Some(Attempt { verdict, .. }) = report.attempts.last() {
-                                    download_failure = Some(DownloadError::Layout {
-                                        asset: report.attempts.last().map(|a| a.location.clone()).unwrap_or_default(),
-                                        found: vec![verdict.to_string()],
-                                    });
-                                }
-                            }
-                            found
-                        }
+                        // A downloaded library refused by inspection (a mirror serving another
+                        // platform's archive, say) is reported like any other candidate.
+                        Ok(candidate) => self.judge(candidate, &request, &mut report),
                         Err(outcome) => {
                             report.attempts.push(outcome.attempt);
                             if let Some(error) = outcome.error {
@@ -298,10 +289,20 @@ impl Probe<'_> {
         };
         let static_link = self.vars.flag(self.vars.get("ONNXRUNTIME_STATIC"))?.or(self.config.static_link);
         let link = if static_link == Some(true) { LinkKind::Static } else { LinkKind::Dynamic };
-        Ok(Request { version, variant, link })
+        Ok(Request { version, variant, link, offline: self.offline()? })
     }
 
-    fn from_env(&self, request: &Request, report: &mut Report) -> Result<Option<Inspected>, Error> {
+    /// Which switch, if any, keeps this probe off the network.
+    fn offline(&self) -> Result<Option<String>, Error> {
+        for var in [self.vars.get("ONNXRUNTIME_OFFLINE"), self.vars.plain("CARGO_NET_OFFLINE")].into_iter().flatten() {
+            if self.vars.flag(Some(var.clone()))? == Some(true) {
+                return Ok(Some(format!("{}={}", var.name, var.value.to_string_lossy())));
+            }
+        }
+        Ok(self.config.offline.filter(|o| *o).map(|_| "Config::offline(true)".to_string()))
+    }
+
+    fn probe_env(&self, request: &Request, report: &mut Report) -> Result<Option<Inspected>, Error> {
         match sources::env::candidate(self.vars) {
             Ok(None) => {
                 report.attempts.push(Attempt {
@@ -335,7 +336,7 @@ impl Probe<'_> {
         }
     }
 
-    fn from_system(&self, request: &Request, report: &mut Report) -> Option<Inspected> {
+    fn probe_system(&self, request: &Request, report: &mut Report) -> Option<Inspected> {
         let dirs = match &self.config.system_dirs {
             Some(dirs) => dirs.clone(),
             None => sources::system::default_dirs(self.target),
@@ -470,6 +471,6 @@ fn accepted(candidate: &Candidate, inspected: &Inspected) -> Attempt {
     Attempt {
         source: candidate.source,
         location: candidate.location(),
-        verdict: Verdict::Accepted { version: inspected.version },
+        verdict: Verdict::Accepted { version: inspected.version, evidence: inspected.evidence.clone() },
     }
 }

@@ -125,10 +125,10 @@ impl<'e> Vars<'e> {
         let mut found = None;
         for candidate in names {
             self.remember(&candidate);
-            if found.is_none() {
-                if let Some(value) = self.env.raw(&candidate) {
-                    found = Some(Var { name: candidate, value });
-                }
+            if found.is_none()
+                && let Some(value) = self.env.raw(&candidate)
+            {
+                found = Some(Var { name: candidate, value });
             }
         }
         found

@@ -55,6 +55,7 @@ pub struct Attempt {
 pub enum Verdict {
     Accepted {
         version: Version,
+        evidence: String,
     },
     /// Nothing there (no directory, no library file, no `.pc`).
     NotFound {
@@ -100,7 +101,7 @@ impl Verdict {
 impl fmt::Display for Verdict {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Verdict::Accepted { version } => write!(f, "accepted: ONNX Runtime {version}"),
+            Verdict::Accepted { version, evidence } => write!(f, "accepted: ONNX Runtime {version} (from {evidence})"),
             Verdict::NotFound { detail } => write!(f, "not found: {detail}"),
             Verdict::WrongArch { file, found, expected } => {
                 write!(f, "wrong architecture: {} is {found}, the target needs {expected}", file.display())
@@ -127,7 +128,8 @@ pub enum DownloadError {
     UnsupportedTarget { target: String, supported: Vec<String> },
     /// The manifests have no archive for this version × platform × variant.
     NoArtifact { required: VersionReq, platform: String, variant: String, available: Vec<String> },
-    /// A manifest given through `ONNXRUNTIME_MANIFEST` (or the builder) is malformed.
+    /// A manifest given through `ONNXRUNTIME_MANIFEST` (or the builder) is malformed or unreadable
+    /// (`line` 0: the file as a whole).
     Manifest { path: PathBuf, line: usize, reason: String },
     /// Offline, and the archive is not in the cache.
     Offline { asset: String, version: Version, cache_dir: PathBuf, switch: String },
@@ -143,6 +145,10 @@ pub enum DownloadError {
     Proxy { variable: String, value: String, reason: String },
     /// The mirror setting is not a usable URL.
     Mirror { value: String, reason: String },
+    /// A download setting (`ONNXRUNTIME_HTTP_TIMEOUT`, `ONNXRUNTIME_CA_BUNDLE`, `SSL_CERT_FILE`) cannot be used.
+    Setting { variable: String, value: String, reason: String },
+    /// A `file://` URL names a file that cannot be read (the local counterpart of HTTP 404).
+    LocalFile { url: String, path: PathBuf, source: io::Error },
     /// The bytes received do not have the pinned SHA-256.
     ChecksumMismatch { url: String, expected: String, actual: String, bytes: u64 },
     /// The archive broke a rule of the extraction allowlist, or is corrupt.
@@ -169,6 +175,8 @@ impl fmt::Display for DownloadError {
                     write!(f, "; known releases for {platform}: {}", available.join(", "))
                 }
             }
+            // Line 0: the file as a whole (missing, unreadable).
+            DownloadError::Manifest { path, line: 0, reason } => write!(f, "manifest {}: {reason}", path.display()),
             DownloadError::Manifest { path, line, reason } => {
                 write!(f, "manifest {}:{line}: {reason}", path.display())
             }
@@ -194,6 +202,12 @@ impl fmt::Display for DownloadError {
                 write!(f, "{variable}={value} cannot be used as a proxy: {reason}")
             }
             DownloadError::Mirror { value, reason } => write!(f, "ONNXRUNTIME_MIRROR={value}: {reason}"),
+            DownloadError::Setting { variable, value, reason } => {
+                write!(f, "{variable}={value} cannot be used: {reason}")
+            }
+            DownloadError::LocalFile { url, path, source } => {
+                write!(f, "could not read {} (from {url}): {source}", path.display())
+            }
             DownloadError::ChecksumMismatch { url, expected, actual, bytes } => write!(
                 f,
                 "checksum mismatch for {url}\n    expected sha256 {expected}\n    received sha256 {actual} ({bytes} bytes)"
@@ -247,6 +261,10 @@ impl DownloadError {
             DownloadError::Proxy { variable, .. } => {
                 vec![format!("fix or unset {variable}; it should look like http://host:port or socks5://host:port")]
             }
+            DownloadError::Setting { variable, .. } => vec![format!("fix or unset {variable}")],
+            DownloadError::LocalFile { .. } => vec![
+                "a file:// mirror must hold v<version>/<asset>; fill it with `cargo onnxruntime fetch --mirror-dir DIR`".into(),
+            ],
             DownloadError::Mirror { .. } => vec![
                 "ONNXRUNTIME_MIRROR is the base URL that holds v<version>/<asset>: https://…, http://… or file:///abs/path".into(),
             ],
@@ -266,7 +284,7 @@ impl DownloadError {
 impl std::error::Error for DownloadError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
-            DownloadError::Cache { source, .. } => Some(source),
+            DownloadError::Cache { source, .. } | DownloadError::LocalFile { source, .. } => Some(source),
             _ => None,
         }
     }

@@ -75,10 +75,13 @@ impl fmt::Display for LinkKind {
 
 /// Everything a candidate is judged against, after builder settings and variables are combined.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Request {
     pub version: VersionReq,
     pub variant: Variant,
     pub link: LinkKind,
+    /// The switch that keeps this probe off the network (`ONNXRUNTIME_OFFLINE=1`, …), if any.
+    pub offline: Option<String>,
 }
 
 impl fmt::Display for Request {

@@ -141,11 +141,6 @@ impl Target {
         self.triple != self.host
     }
 
-    /// `aarch64-unknown-linux-gnu` → `aarch64_unknown_linux_gnu`, the spelling used in variable names.
-    pub(crate) fn underscored(&self) -> String {
-        underscored(&self.triple)
-    }
-
     /// Debian's multiarch directory name for this target (`/usr/lib/<name>`), where one exists.
     pub(crate) fn multiarch(&self) -> Option<&'static str> {
         if self.os != Os::Linux {
@@ -168,6 +163,7 @@ impl fmt::Display for Target {
     }
 }
 
+/// `aarch64-unknown-linux-gnu` → `aarch64_unknown_linux_gnu`, the spelling used in variable names.
 pub(crate) fn underscored(triple: &str) -> String {
     triple.replace(['-', '.'], "_")
 }
@@ -250,7 +246,7 @@ mod tests {
         let cross = Target::with_host("aarch64-unknown-linux-gnu", "x86_64-unknown-linux-gnu").unwrap();
         assert!(cross.is_cross());
         assert_eq!(cross.multiarch(), Some("aarch64-linux-gnu"));
-        assert_eq!(cross.underscored(), "aarch64_unknown_linux_gnu");
+        assert_eq!(underscored(cross.triple()), "aarch64_unknown_linux_gnu");
     }
 
     #[test]

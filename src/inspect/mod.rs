@@ -12,7 +12,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use crate::error::Verdict;
-use crate::request::{LinkKind, Request};
+use crate::request::Request;
 use crate::sources::Candidate;
 use crate::target::{Os, Target};
 use crate::version::Version;
@@ -33,7 +33,6 @@ pub(crate) struct Inspected {
     /// name (`libonnxruntime.so`), the SONAME or install name, versioned names, provider libraries.
     pub runtime_files: Vec<RuntimeFile>,
     pub include_dir: Option<PathBuf>,
-    pub link: LinkKind,
 }
 
 /// One file name to expose at run time (or link time), and the real file behind it.
@@ -152,16 +151,7 @@ pub(crate) fn inspect(candidate: &Candidate, target: &Target, request: &Request)
     }
 
     let include_dir = candidate.include_dir.clone().filter(|d| d.is_dir());
-    Ok(Inspected {
-        candidate: candidate.clone(),
-        version,
-        evidence,
-        library,
-        binary,
-        runtime_files,
-        include_dir,
-        link: LinkKind::Dynamic,
-    })
+    Ok(Inspected { candidate: candidate.clone(), version, evidence, library, binary, runtime_files, include_dir })
 }
 
 fn main_pattern(os: &Os) -> &'static str {
@@ -230,11 +220,11 @@ fn find_version(candidate: &Candidate, library: &Path, binary: &BinaryInfo) -> R
     if let Some(v) = binary.version_definitions.iter().find_map(|d| d.strip_prefix("VERS_").and_then(Version::parse)) {
         return Ok((v, format!("the ELF version node VERS_{v} of {}", library.display())));
     }
-    if let Some((major, minor, patch)) = binary.dylib_version {
-        if major >= 1 {
-            let v = Version::new(major.into(), minor.into(), patch.into());
-            return Ok((v, format!("the dylib version of {}", library.display())));
-        }
+    if let Some((major, minor, patch)) = binary.dylib_version
+        && major >= 1
+    {
+        let v = Version::new(major.into(), minor.into(), patch.into());
+        return Ok((v, format!("the dylib version of {}", library.display())));
     }
     let file_name = library.file_name().and_then(|n| n.to_str()).unwrap_or_default();
     if let Some(v) = version_from_file_name(file_name) {
@@ -243,10 +233,8 @@ fn find_version(candidate: &Candidate, library: &Path, binary: &BinaryInfo) -> R
     let mut looked_at = vec!["the library's version node", "its file name"];
     if let Some(root) = &candidate.root {
         let path = root.join("VERSION_NUMBER");
-        if let Ok(text) = fs::read_to_string(&path) {
-            if let Some(v) = Version::parse(&text) {
-                return Ok((v, path.display().to_string()));
-            }
+        if let Some(v) = fs::read_to_string(&path).ok().and_then(|text| Version::parse(&text)) {
+            return Ok((v, path.display().to_string()));
         }
         looked_at.push("VERSION_NUMBER");
     }

@@ -1,5 +1,9 @@
-//! The `download` source: manifest lookup → cache hit, or (unless offline) fetch → verify → extract →
-//! publish. The result is a candidate like any other, judged by the same inspection.
+//! The `download` source: manifest lookup → cache hit, or (unless offline) lock → fetch → verify →
+//! extract → publish. The result is a candidate like any other, judged by the same inspection.
+//!
+//! A `.tgz` is unpacked while it streams in (download, hashing and decompression overlap), into a
+//! private staging directory; only after the SHA-256 of the whole stream matches the manifest is the
+//! tree published into the cache. A `.zip` needs its central directory, so it is saved first.
 
 use crate::config::Config;
 use crate::env::Vars;
@@ -15,18 +19,236 @@ pub(crate) struct Outcome {
     pub error: Option<DownloadError>,
 }
 
+impl Outcome {
+    fn skipped(location: &str, reason: String) -> Outcome {
+        Outcome {
+            attempt: Attempt {
+                source: SourceKind::Download,
+                location: location.to_string(),
+                verdict: Verdict::Skipped { reason },
+            },
+            error: None,
+        }
+    }
+
+    #[cfg(feature = "download")]
+    fn failed(location: &str, error: DownloadError) -> Outcome {
+        Outcome {
+            attempt: Attempt {
+                source: SourceKind::Download,
+                location: location.to_string(),
+                verdict: Verdict::Failed { detail: error.to_string() },
+            },
+            error: Some(error),
+        }
+    }
+}
+
+#[cfg(not(feature = "download"))]
 pub(crate) fn candidate(
     _config: &Config,
     _target: &Target,
     _request: &Request,
     _vars: &Vars<'_>,
 ) -> Result<Candidate, Outcome> {
-    Err(Outcome {
-        attempt: Attempt {
-            source: SourceKind::Download,
-            location: "official release archives".into(),
-            verdict: Verdict::Skipped { reason: "not implemented yet".into() },
-        },
-        error: None,
-    })
+    Err(Outcome::skipped("official release archives", "the `download` feature of onnxruntime-provision is off".into()))
+}
+
+#[cfg(feature = "download")]
+pub(crate) fn candidate(
+    config: &Config,
+    target: &Target,
+    request: &Request,
+    vars: &Vars<'_>,
+) -> Result<Candidate, Outcome> {
+    let plan = Plan::new(config, target, request, vars).map_err(|e| Outcome::failed("official release archives", e))?;
+    let location = plan.url.clone();
+    plan.provide(config, vars).map_err(|e| Outcome::failed(&location, e))
+}
+
+#[cfg(feature = "download")]
+pub(crate) use provide::Plan;
+
+#[cfg(feature = "download")]
+mod provide {
+    use std::path::{Path, PathBuf};
+
+    use super::*;
+    use crate::cache::{Cache, CacheEntry};
+    use crate::extract::{self, Limits};
+    use crate::fetch::{self, FetchError, HttpSettings};
+    use crate::manifest::{self, ArchiveKind, Artifact, Manifest};
+    use crate::sources::Origin;
+
+    /// What the download source will do: which artifact, from where, into which cache.
+    pub(crate) struct Plan {
+        pub artifact: Artifact,
+        pub url: String,
+        pub cache: Cache,
+        /// The variable (or setting) that made this run offline, if any.
+        pub offline: Option<String>,
+    }
+
+    impl Plan {
+        pub(crate) fn new(
+            config: &Config,
+            target: &Target,
+            request: &Request,
+            vars: &Vars<'_>,
+        ) -> Result<Plan, DownloadError> {
+            let mut manifest = Manifest::embedded();
+            for path in &config.manifests {
+                manifest.add_file(path)?;
+            }
+            if let Some(var) = vars.get("ONNXRUNTIME_MANIFEST") {
+                manifest.add_files_from(&var)?;
+            }
+            let artifact = manifest.choose(target, request.variant, &request.version)?.clone();
+            let base = mirror(config, vars)?;
+            let url = manifest::url(&base, &artifact);
+            let cache = Cache::new(cache_root(config, vars)?);
+            Ok(Plan { artifact, url, cache, offline: request.offline.clone() })
+        }
+
+        /// The cache entry, fetching it first when needed and allowed.
+        pub(crate) fn provide(&self, config: &Config, vars: &Vars<'_>) -> Result<Candidate, DownloadError> {
+            let sha = &self.artifact.sha256;
+            if let Some(entry) = self.cache.lookup(sha) {
+                return Ok(self.candidate(entry, false));
+            }
+            if let Some(switch) = &self.offline {
+                return Err(DownloadError::Offline {
+                    asset: self.artifact.asset.clone(),
+                    version: self.artifact.version,
+                    cache_dir: self.cache.root().to_path_buf(),
+                    switch: switch.clone(),
+                });
+            }
+            let settings = HttpSettings::from_vars(vars, config.http_timeout)?;
+            let _lock = self.cache.lock(sha, &self.artifact.asset)?;
+            // Another build may have published it while we waited for the lock.
+            if let Some(entry) = self.cache.lookup(sha) {
+                return Ok(self.candidate(entry, false));
+            }
+            self.cache.clear_leftovers(sha);
+            let entry = self.fetch_into_cache(&settings, None)?;
+            Ok(self.candidate(entry, true))
+        }
+
+        /// Downloads, verifies, unpacks and publishes the artifact. With `keep`, the verified archive is
+        /// also written there (for mirror folders).
+        pub(crate) fn fetch_into_cache(
+            &self,
+            settings: &HttpSettings,
+            progress: Option<&dyn fetch::Progress>,
+        ) -> Result<CacheEntry, DownloadError> {
+            let artifact = &self.artifact;
+            let staging = self.cache.staging(&artifact.sha256)?;
+            let content = staging.content();
+            let limits = Limits::default();
+            let archive_error = |problem: String| DownloadError::Archive { asset: artifact.asset.clone(), problem };
+            let fetched = match ArchiveKind::of(&artifact.asset) {
+                ArchiveKind::TarGz => fetch::fetch(&self.url, settings, progress, |body| {
+                    staging.reset_content().map_err(extract::ArchiveError::from)?;
+                    extract::unpack_tar_gz(body, &content, &limits)
+                }),
+                ArchiveKind::Zip => {
+                    let saved = staging.dir().join("archive.zip");
+                    fetch::fetch(&self.url, settings, progress, |body| save(body, &saved))
+                }
+            };
+            let fetched = fetched.map_err(|e| match e {
+                FetchError::Download(e) => e,
+                FetchError::Consumer(e) => archive_error(e.to_string()),
+            })?;
+            if fetched.sha256 != artifact.sha256 {
+                return Err(DownloadError::ChecksumMismatch {
+                    url: self.url.clone(),
+                    expected: artifact.sha256.clone(),
+                    actual: fetched.sha256,
+                    bytes: fetched.bytes,
+                });
+            }
+            if ArchiveKind::of(&artifact.asset) == ArchiveKind::Zip {
+                let saved = staging.dir().join("archive.zip");
+                extract::unpack_zip(&saved, &content, &limits).map_err(|e| archive_error(e.to_string()))?;
+                let _ = std::fs::remove_file(&saved);
+            }
+            let root = extract::find_root(&content)
+                .map_err(|found| DownloadError::Layout { asset: artifact.asset.clone(), found })?;
+            self.cache.publish(staging, &artifact.sha256, &artifact.asset, &root)
+        }
+
+        fn candidate(&self, entry: CacheEntry, fetched_now: bool) -> Candidate {
+            Candidate {
+                source: SourceKind::Download,
+                origin: Origin::Download {
+                    url: self.url.clone(),
+                    sha256: self.artifact.sha256.clone(),
+                    cache_entry: entry.dir.clone(),
+                    fetched_now,
+                },
+                lib_dir: crate::sources::env::library_dir_of(&entry.root).unwrap_or_else(|| entry.root.join("lib")),
+                include_dir: Some(entry.root.join("include")),
+                root: Some(entry.root),
+                claimed_version: Some(self.artifact.version),
+                named_by: None,
+            }
+        }
+    }
+
+    fn save(body: &mut dyn std::io::Read, path: &Path) -> Result<u64, extract::ArchiveError> {
+        let mut file = std::fs::File::create(path).map_err(extract::ArchiveError::from)?;
+        std::io::copy(body, &mut file).map_err(extract::ArchiveError::from)
+    }
+
+    /// `ONNXRUNTIME_MIRROR`, the builder's mirror, or GitHub's release downloads.
+    fn mirror(config: &Config, vars: &Vars<'_>) -> Result<String, DownloadError> {
+        let value = match vars.get("ONNXRUNTIME_MIRROR") {
+            Some(var) => var
+                .text()
+                .map_err(|_| DownloadError::Mirror {
+                    value: var.value.to_string_lossy().into_owned(),
+                    reason: "not valid UTF-8".into(),
+                })?
+                .to_string(),
+            None => match &config.mirror {
+                Some(m) => m.clone(),
+                None => return Ok(manifest::OFFICIAL_BASE.to_string()),
+            },
+        };
+        let lower = value.to_ascii_lowercase();
+        if !(lower.starts_with("https://") || lower.starts_with("http://") || lower.starts_with("file://")) {
+            return Err(DownloadError::Mirror {
+                value,
+                reason: "it must start with https://, http:// or file://".into(),
+            });
+        }
+        Ok(value)
+    }
+
+    fn cache_root(config: &Config, vars: &Vars<'_>) -> Result<PathBuf, DownloadError> {
+        let root = match vars.get("ONNXRUNTIME_CACHE_DIR") {
+            Some(var) => {
+                let path = var.path();
+                if !path.is_absolute() {
+                    return Err(DownloadError::Cache {
+                        action: format!("use {} as the cache (it must be an absolute path)", var.name),
+                        path,
+                        source: std::io::Error::from(std::io::ErrorKind::InvalidInput),
+                    });
+                }
+                path
+            }
+            None => match &config.cache_dir {
+                Some(dir) => dir.clone(),
+                None => crate::cache::default_root(vars).ok_or_else(|| DownloadError::Cache {
+                    action: "find a cache directory (set ONNXRUNTIME_CACHE_DIR)".into(),
+                    path: PathBuf::new(),
+                    source: std::io::Error::from(std::io::ErrorKind::NotFound),
+                })?,
+            },
+        };
+        Ok(root)
+    }
 }

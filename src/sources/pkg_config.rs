@@ -96,7 +96,7 @@ mod tests {
         std::fs::create_dir_all(lib.join("pkgconfig")).unwrap();
         let named = [PathBuf::from("/nonexistent/prefix/lib64")];
         assert_eq!(pick_dir(&named, Some(&lib), "lib"), Some((lib.clone(), true)));
-        assert_eq!(pick_dir(&[lib.clone()], None, "lib"), Some((lib.clone(), false)));
+        assert_eq!(pick_dir(std::slice::from_ref(&lib), None, "lib"), Some((lib.clone(), false)));
         assert_eq!(pick_dir(&named, Some(&root), "lib"), None);
         std::fs::remove_dir_all(&root).unwrap();
     }

@@ -1,9 +1,12 @@
-//! Shared test parts: ORT stand-in libraries built at test time, official-layout install trees.
+//! Shared test parts: ORT stand-in libraries built at test time, official-layout install trees, and
+//! loopback HTTP(S) servers and proxies with fault injection (`server`).
 //!
 //! A stand-in is a real shared library: it exports `OrtGetApiBase` (whose `GetVersionString` returns the
 //! chosen release), has SONAME `libonnxruntime.so.1` and a `VERS_1.X.Y` version node, so linking,
 //! loading and release mismatches behave as with the real thing.
 #![allow(dead_code)]
+
+pub mod server;
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -69,18 +72,20 @@ pub fn ensure_cross_toolchain() {
          (the tests do it themselves when run as root)"
     );
     for args in [&["update", "-qq"][..], &["install", "-y", "-qq", "gcc-aarch64-linux-gnu", "libc6-dev-arm64-cross"]] {
-        let status = Command::new("apt-get")
-            .args(args)
-            .env("DEBIAN_FRONTEND", "noninteractive")
-            .status()
-            .expect("apt-get runs");
+        let status =
+            Command::new("apt-get").args(args).env("DEBIAN_FRONTEND", "noninteractive").status().expect("apt-get runs");
         assert!(status.success(), "apt-get {args:?} failed");
     }
     assert!(which("aarch64-linux-gnu-gcc"), "apt-get ran, but aarch64-linux-gnu-gcc is still missing");
 }
 
 pub fn which(program: &str) -> bool {
-    Command::new("sh").arg("-c").arg(format!("command -v {program}")).output().map(|o| o.status.success()).unwrap_or(false)
+    Command::new("sh")
+        .arg("-c")
+        .arg(format!("command -v {program}"))
+        .output()
+        .map(|o| o.status.success())
+        .unwrap_or(false)
 }
 
 /// Builds `libonnxruntime.so.<version>` for `target` into `dir` (SONAME `libonnxruntime.so.1`, version

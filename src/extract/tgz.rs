@@ -1,0 +1,229 @@
+//! `.tgz`: one gzip member holding a tar stream, read once, front to back, never buffered whole.
+//!
+//! The stream is layered `reader → Source → BufReader → GzDecoder → Budgeted → tar::Archive`.
+//! `Source` keeps the reader's own error so the caller can tell a broken download from a broken archive;
+//! `Budgeted` bounds the bytes tar may decompress, because tar reads PAX records and GNU long names
+//! into memory whole.
+
+use std::cell::Cell;
+use std::io::{self, BufRead, BufReader, Read};
+use std::path::Path;
+use std::rc::Rc;
+
+use flate2::bufread::GzDecoder;
+use tar::{Archive, Entry, EntryType};
+
+use super::{ArchiveError, Limits, Tree, Unpacked};
+
+/// Decompressed bytes tar may read between two entries: the previous entry's padding, headers, PAX
+/// records and GNU long names. Real ones take a few hundred bytes.
+const HEADER_ALLOWANCE: u64 = 1 << 20;
+/// Per entry, on top of its data, in the budget for the whole stream: a header, padding, a short PAX
+/// record or long name.
+const ENTRY_OVERHEAD: u64 = 2048;
+/// A tar block; an archive ends with two zero blocks.
+const BLOCK: u64 = 512;
+
+/// Unpacks a gzip-compressed tar stream into `dest`, an existing, empty directory private to the caller.
+///
+/// Official archives are one gzip member; anything after it (a second member, garbage) is refused, as is
+/// a tar stream without its end-of-archive marker, so a download cut at a block boundary is caught here
+/// too, not only by its checksum.
+pub(crate) fn unpack_tar_gz<R: Read>(reader: R, dest: &Path, limits: &Limits) -> Result<Unpacked, ArchiveError> {
+    let state = Rc::new(StreamState::new(limits));
+    let source = BufReader::with_capacity(64 << 10, Source { inner: reader, state: Rc::clone(&state) });
+    let stream = Budgeted { inner: GzDecoder::new(source), state: Rc::clone(&state) };
+    let mut archive = Archive::new(stream);
+    let mut tree = Tree::new(dest, limits);
+    {
+        let mut entries = archive.entries().map_err(|e| state.error(e, None))?;
+        loop {
+            state.allow(HEADER_ALLOWANCE);
+            let Some(entry) = entries.next() else { break };
+            let mut entry = entry.map_err(|e| state.error(e, None))?;
+            unpack_entry(&mut tree, &mut entry, &state)?;
+        }
+    }
+    check_end(archive.into_inner(), &state)?;
+    tree.finish()
+}
+
+fn unpack_entry<R: Read>(
+    tree: &mut Tree<'_>,
+    entry: &mut Entry<'_, R>,
+    state: &StreamState,
+) -> Result<(), ArchiveError> {
+    tree.count_entry()?;
+    let name = entry.path_bytes().into_owned();
+    let shown = super::shown(&name);
+    let header = entry.header();
+    let corrupt = |e: io::Error| ArchiveError::corrupt(Some(&shown), e.to_string());
+    // tar follows a PAX `size` over the header's; readers that do not would see other entries
+    // (RUSTSEC-2026-0068). An honest writer only uses PAX for sizes the header cannot hold.
+    let header_size = header.entry_size().map_err(corrupt)?;
+    if entry.size() != header_size {
+        let problem = format!("its PAX size ({}) disagrees with its header size ({header_size})", entry.size());
+        return Err(ArchiveError::corrupt(Some(&shown), problem));
+    }
+    match header.entry_type() {
+        EntryType::Regular => {
+            let mode = header.mode().map_err(corrupt)?;
+            let size = entry.size();
+            state.allow(HEADER_ALLOWANCE.saturating_add(size));
+            tree.add_file(&name, mode, size, entry, &mut |e| state.error(e, Some(&shown)))
+        }
+        EntryType::Directory => tree.add_dir(&name),
+        EntryType::Symlink => {
+            // No target at all is the empty target, which the link rules refuse.
+            let target = entry.link_name_bytes().unwrap_or_default();
+            tree.add_symlink(&name, &target)
+        }
+        // Metadata meant for every entry (git archive writes a commit id); tar applies none of it, nor do we.
+        EntryType::XGlobalHeader => Ok(()),
+        other => Err(ArchiveError::ForbiddenType { entry: shown, kind: type_name(other) }),
+    }
+}
+
+fn type_name(kind: EntryType) -> String {
+    match kind {
+        EntryType::Link => "hardlink".into(),
+        EntryType::Char => "character device".into(),
+        EntryType::Block => "block device".into(),
+        EntryType::Fifo => "FIFO".into(),
+        EntryType::Continuous => "contiguous file".into(),
+        EntryType::GNUSparse => "GNU sparse file".into(),
+        other => format!("tar entry of type {:?}", char::from(other.as_byte())),
+    }
+}
+
+/// After the last entry: tar stopped at the first zero block (or at the end of the stream). A complete
+/// archive has a second zero block, then at most more zero padding; then the gzip member ends, and the
+/// input with it.
+fn check_end<R: Read>(
+    mut stream: Budgeted<GzDecoder<BufReader<Source<R>>>>,
+    state: &StreamState,
+) -> Result<(), ArchiveError> {
+    state.allow(HEADER_ALLOWANCE);
+    let mut buf = [0u8; 8192];
+    let mut zeros: u64 = 0;
+    loop {
+        let n = match stream.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(state.error(e, None)),
+        };
+        if buf.get(..n).unwrap_or_default().iter().any(|&b| b != 0) {
+            return Err(ArchiveError::corrupt(None, "data after the tar end-of-archive marker"));
+        }
+        zeros += n as u64;
+    }
+    if zeros < BLOCK {
+        return Err(ArchiveError::corrupt(
+            None,
+            "the tar stream ends without its end-of-archive marker (two zero blocks)",
+        ));
+    }
+    let mut rest = stream.inner.into_inner();
+    match rest.fill_buf() {
+        Ok([]) => Ok(()),
+        Ok(_) => Err(ArchiveError::corrupt(None, "data after the end of the gzip stream")),
+        Err(e) => Err(state.error(e, None)),
+    }
+}
+
+/// What the layers of one stream share, so an error can be told for what it is at the top.
+struct StreamState {
+    /// The input reader's own error, moved out unchanged by [`StreamState::error`].
+    read_error: Cell<Option<io::Error>>,
+    /// Decompressed bytes tar may read before the next allowance.
+    allowance: Cell<u64>,
+    /// Decompressed bytes left for the whole stream.
+    left: Cell<u64>,
+    over: Cell<bool>,
+    limits: Limits,
+}
+
+impl StreamState {
+    fn new(limits: &Limits) -> Self {
+        let left = limits
+            .max_total_bytes
+            .saturating_add(limits.max_entries.saturating_mul(ENTRY_OVERHEAD))
+            .saturating_add(HEADER_ALLOWANCE);
+        StreamState {
+            read_error: Cell::new(None),
+            allowance: Cell::new(0),
+            left: Cell::new(left),
+            over: Cell::new(false),
+            limits: *limits,
+        }
+    }
+
+    fn allow(&self, bytes: u64) {
+        self.allowance.set(bytes);
+    }
+
+    /// Names what an error from any layer really is: the input's failure, a cap reached, or corruption.
+    fn error(&self, e: io::Error, entry: Option<&str>) -> ArchiveError {
+        if let Some(original) = self.read_error.take() {
+            return ArchiveError::Read(original);
+        }
+        if self.over.get() {
+            let what = format!(
+                "decompresses past its limits ({} bytes of files; {HEADER_ALLOWANCE} bytes of headers per entry)",
+                self.limits.max_total_bytes
+            );
+            return ArchiveError::too_large(entry, what);
+        }
+        let problem = match e.kind() {
+            io::ErrorKind::UnexpectedEof => format!("truncated: {e}"),
+            _ => e.to_string(),
+        };
+        ArchiveError::corrupt(entry, problem)
+    }
+}
+
+/// The input reader, with its errors kept aside for [`StreamState::error`].
+struct Source<R> {
+    inner: R,
+    state: Rc<StreamState>,
+}
+
+impl<R: Read> Read for Source<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        loop {
+            match self.inner.read(buf) {
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => {
+                    self.state.read_error.set(Some(e));
+                    return Err(io::Error::other("the archive's reader failed"));
+                }
+                Ok(n) => return Ok(n),
+            }
+        }
+    }
+}
+
+/// The decompressed stream, refusing to yield a byte past the allowance or the stream's budget.
+struct Budgeted<R> {
+    inner: R,
+    state: Rc<StreamState>,
+}
+
+impl<R: Read> Read for Budgeted<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let state = &self.state;
+        let budget = state.allowance.get().min(state.left.get());
+        // One byte more than the budget, to tell "exactly used up" from "more was coming".
+        let want = usize::try_from(budget.saturating_add(1)).unwrap_or(usize::MAX).min(buf.len());
+        let n = self.inner.read(buf.get_mut(..want).unwrap_or_default())?;
+        let got = n as u64;
+        if got > budget {
+            state.over.set(true);
+            return Err(io::Error::other("decompressed stream past its limit"));
+        }
+        state.allowance.set(state.allowance.get() - got);
+        state.left.set(state.left.get() - got);
+        Ok(n)
+    }
+}

@@ -1,0 +1,224 @@
+//! Proxies from the usual variables, read through [`Vars`] (never ureq's own reading of the process
+//! environment). `https_proxy` then `all_proxy` serve https:// URLs; `http_proxy` then `all_proxy` serve
+//! http:// ones; lowercase before uppercase, as curl does. `no_proxy` follows curl too: comma- or
+//! space-separated entries; `*`; a domain (with or without a leading `.` or `*.`) matching itself and its
+//! subdomains; an IP address or CIDR range; an optional `:port`.
+
+use std::net::IpAddr;
+
+use crate::env::{Var, Vars};
+use crate::error::DownloadError;
+
+const HTTPS_NAMES: [&str; 4] = ["https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY"];
+const HTTP_NAMES: [&str; 4] = ["http_proxy", "HTTP_PROXY", "all_proxy", "ALL_PROXY"];
+const NO_PROXY_NAMES: [&str; 2] = ["no_proxy", "NO_PROXY"];
+const SCHEMES: [&str; 7] = ["http", "https", "socks4", "socks4a", "socks", "socks5", "socks5h"];
+
+/// A proxy from one variable, parsed once.
+#[derive(Clone, Debug)]
+pub(crate) struct ProxySetting {
+    /// The variable it came from (`https_proxy`, `ALL_PROXY`, …).
+    pub variable: String,
+    /// The value for messages: a password in it is shown as `***`.
+    pub shown: String,
+    pub(super) proxy: ureq::Proxy,
+}
+
+/// Which proxy serves which URL.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Proxies {
+    pub https: Option<ProxySetting>,
+    pub http: Option<ProxySetting>,
+    pub no_proxy: NoProxy,
+}
+
+impl Proxies {
+    /// Reads the proxy variables. A set but unusable value is an error naming it: a direct connection
+    /// the user did not ask for could leak traffic, or hang where only the proxy gets out.
+    pub(crate) fn from_vars(vars: &Vars<'_>) -> Result<Proxies, DownloadError> {
+        Ok(Proxies {
+            https: first_set(vars, &HTTPS_NAMES).map(|var| ProxySetting::parse(&var)).transpose()?,
+            http: first_set(vars, &HTTP_NAMES).map(|var| ProxySetting::parse(&var)).transpose()?,
+            no_proxy: first_set(vars, &NO_PROXY_NAMES)
+                .map(|var| NoProxy::parse(&var.value.to_string_lossy()))
+                .unwrap_or_default(),
+        })
+    }
+
+    /// The proxy for a connection to `host:port`, or `None` for a direct one.
+    pub(crate) fn for_target(&self, https: bool, host: &str, port: u16) -> Option<&ProxySetting> {
+        let proxy = if https { self.https.as_ref() } else { self.http.as_ref() };
+        proxy.filter(|_| !self.no_proxy.matches(host, port))
+    }
+}
+
+/// The first of `names` that is set. Every name is looked up, so each gets `rerun-if-env-changed`.
+fn first_set(vars: &Vars<'_>, names: &[&str]) -> Option<Var> {
+    let found: Vec<Var> = names.iter().filter_map(|name| vars.plain(name)).collect();
+    found.into_iter().next()
+}
+
+impl ProxySetting {
+    pub(crate) fn parse(var: &Var) -> Result<ProxySetting, DownloadError> {
+        let lossy = var.value.to_string_lossy();
+        let refuse =
+            |reason: String| DownloadError::Proxy { variable: var.name.clone(), value: redact(&lossy), reason };
+        let text = var.value.to_str().ok_or_else(|| refuse("the value is not valid UTF-8".into()))?.trim();
+        // `proxy.corp:3128` means http://proxy.corp:3128 to curl and everyone else.
+        let url = if text.contains("://") { text.to_string() } else { format!("http://{text}") };
+        let (scheme, rest) = url.split_once("://").unwrap_or_default();
+        if !SCHEMES.contains(&scheme.to_ascii_lowercase().as_str()) {
+            return Err(refuse(format!(
+                "unknown proxy scheme `{scheme}://`; use http://, https://, socks4://, socks5:// or socks5h://"
+            )));
+        }
+        let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+        let host_port = authority.rsplit_once('@').map_or(authority, |(_, host_port)| host_port);
+        check_host_port(host_port).map_err(refuse)?;
+        let proxy = ureq::Proxy::new(&url).map_err(|e| refuse(format!("not a proxy URL ({e})")))?;
+        Ok(ProxySetting { variable: var.name.clone(), shown: redact(&url), proxy })
+    }
+}
+
+/// Checks `host[:port]` (IPv6 in brackets) before ureq sees it, so every malformed value gets a reason.
+fn check_host_port(host_port: &str) -> Result<(), String> {
+    let (host, port) = if let Some(rest) = host_port.strip_prefix('[') {
+        let (host, after) = rest.split_once(']').ok_or("an IPv6 address needs a closing `]`")?;
+        if host.parse::<std::net::Ipv6Addr>().is_err() {
+            return Err(format!("`{host}` is not an IPv6 address"));
+        }
+        (host, after.strip_prefix(':'))
+    } else {
+        match host_port.split_once(':') {
+            Some((host, port)) => (host, Some(port)),
+            None => (host_port, None),
+        }
+    };
+    if host.is_empty() {
+        return Err("there is no host name".into());
+    }
+    if !host.bytes().all(|b| b.is_ascii_alphanumeric() || b"-._:".contains(&b)) {
+        return Err(format!("`{host}` is not a host name"));
+    }
+    match port {
+        Some(port) if port.parse::<u16>().map_or(true, |p| p == 0) => Err(format!("`{port}` is not a port number")),
+        _ => Ok(()),
+    }
+}
+
+/// The URL with any password replaced by `***`, for messages.
+fn redact(url: &str) -> String {
+    let (prefix, rest) = match url.split_once("://") {
+        Some((scheme, rest)) => (format!("{scheme}://"), rest),
+        None => (String::new(), url),
+    };
+    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let (authority, tail) = rest.split_at(authority_end);
+    match authority.rsplit_once('@') {
+        Some((userinfo, host)) => match userinfo.split_once(':') {
+            Some((user, _)) => format!("{prefix}{user}:***@{host}{tail}"),
+            None => format!("{prefix}{userinfo}@{host}{tail}"),
+        },
+        None => format!("{prefix}{rest}"),
+    }
+}
+
+/// The hosts that bypass the proxy.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub(crate) struct NoProxy {
+    entries: Vec<NoProxyEntry>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum NoProxyEntry {
+    All,
+    /// A host name, matching itself and every subdomain.
+    Domain {
+        name: String,
+        port: Option<u16>,
+    },
+    Address {
+        addr: IpAddr,
+        port: Option<u16>,
+    },
+    Network {
+        addr: IpAddr,
+        prefix: u8,
+    },
+}
+
+impl NoProxy {
+    pub(crate) fn parse(text: &str) -> NoProxy {
+        let entries = text.split([',', ' ', '\t', '\n']).filter_map(NoProxyEntry::parse).collect();
+        NoProxy { entries }
+    }
+
+    /// Whether a connection to `host:port` goes direct. `host` may be an IPv6 literal in brackets.
+    pub(crate) fn matches(&self, host: &str, port: u16) -> bool {
+        let host = host.trim_start_matches('[').trim_end_matches(']').trim_end_matches('.').to_ascii_lowercase();
+        let addr = host.parse::<IpAddr>().ok();
+        self.entries.iter().any(|entry| entry.matches(&host, addr, port))
+    }
+}
+
+impl NoProxyEntry {
+    fn parse(raw: &str) -> Option<NoProxyEntry> {
+        let entry = raw.trim().to_ascii_lowercase();
+        if entry.is_empty() {
+            return None;
+        }
+        if entry == "*" {
+            return Some(NoProxyEntry::All);
+        }
+        if let Some((addr, prefix)) = entry.split_once('/') {
+            let addr: IpAddr = addr.trim_start_matches('[').trim_end_matches(']').parse().ok()?;
+            let prefix: u8 = prefix.parse().ok()?;
+            let bits = if addr.is_ipv4() { 32 } else { 128 };
+            return (prefix <= bits).then_some(NoProxyEntry::Network { addr, prefix });
+        }
+        if let Ok(addr) = entry.parse::<IpAddr>() {
+            return Some(NoProxyEntry::Address { addr, port: None });
+        }
+        if let Some(rest) = entry.strip_prefix('[') {
+            let (addr, after) = rest.split_once(']')?;
+            let port = after.strip_prefix(':').and_then(|p| p.parse().ok());
+            return Some(NoProxyEntry::Address { addr: addr.parse().ok()?, port });
+        }
+        let (name, port) = match entry.rsplit_once(':') {
+            Some((name, port)) => (name, Some(port.parse::<u16>().ok()?)),
+            None => (entry.as_str(), None),
+        };
+        if let Ok(addr) = name.parse::<IpAddr>() {
+            return Some(NoProxyEntry::Address { addr, port });
+        }
+        let name = name.trim_start_matches("*.").trim_start_matches('.').trim_end_matches('.');
+        (!name.is_empty()).then(|| NoProxyEntry::Domain { name: name.to_string(), port })
+    }
+
+    fn matches(&self, host: &str, addr: Option<IpAddr>, port: u16) -> bool {
+        let port_ok = |wanted: &Option<u16>| wanted.is_none_or(|p| p == port);
+        match self {
+            NoProxyEntry::All => true,
+            NoProxyEntry::Domain { name, port: wanted } => {
+                let subdomain = host.strip_suffix(name.as_str()).is_some_and(|head| head.ends_with('.'));
+                (host == name || subdomain) && port_ok(wanted)
+            }
+            NoProxyEntry::Address { addr: wanted, port: wanted_port } => addr == Some(*wanted) && port_ok(wanted_port),
+            NoProxyEntry::Network { addr: network, prefix } => addr.is_some_and(|a| in_network(a, *network, *prefix)),
+        }
+    }
+}
+
+fn in_network(addr: IpAddr, network: IpAddr, prefix: u8) -> bool {
+    match (addr, network) {
+        (IpAddr::V4(a), IpAddr::V4(n)) => {
+            let mask = u32::MAX.checked_shl(32 - u32::from(prefix)).unwrap_or(0);
+            u32::from(a) & mask == u32::from(n) & mask
+        }
+        (IpAddr::V6(a), IpAddr::V6(n)) => {
+            let mask = u128::MAX.checked_shl(128 - u32::from(prefix)).unwrap_or(0);
+            u128::from(a) & mask == u128::from(n) & mask
+        }
+        _ => false,
+    }
+}

@@ -1,0 +1,304 @@
+//! The probe against local sources (env, system) with real stand-in libraries: each source, precedence,
+//! target-suffixed variables, cross-compiling, version checks, bad variables, staging and the exact
+//! directives. Every probe gets its own environment map; the process environment is never touched.
+
+mod support;
+
+use std::ffi::OsString;
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use onnxruntime_provision::{Config, Env, Error, LinkKind, Origin, SourceKind, Verdict, Version};
+use support::{AARCH64, X86_64};
+
+/// A build-script-like environment for `target`, with an OUT_DIR under `dir`.
+fn build_env(dir: &Path, target: &str) -> Vec<(OsString, OsString)> {
+    let out = dir.join("out");
+    fs::create_dir_all(&out).unwrap();
+    vec![("TARGET".into(), target.into()), ("HOST".into(), X86_64.into()), ("OUT_DIR".into(), out.into_os_string())]
+}
+
+fn config(vars: Vec<(OsString, OsString)>) -> Config {
+    let mut config = Config::new();
+    config.env(Env::from_vars(vars)).cargo_metadata(false).system_dirs(Vec::<PathBuf>::new());
+    config
+}
+
+fn var(name: &str, value: impl Into<OsString>) -> (OsString, OsString) {
+    (name.into(), value.into())
+}
+
+#[test]
+fn env_dir_is_linked_from_the_staged_directory_with_exact_directives() {
+    let tmp = support::tempdir();
+    let root = support::official_tree(tmp.path(), "onnxruntime-linux-x64-1.22.0", "1.22.0", X86_64);
+    let mut vars = build_env(tmp.path(), X86_64);
+    vars.push(var("ONNXRUNTIME_DIR", root.as_os_str()));
+    vars.push(var("CARGO_MANIFEST_LINKS", "onnxruntime"));
+    let lib = config(vars).version("1.22").probe().unwrap();
+
+    let out = tmp.path().join("out");
+    let staged = out.join("onnxruntime/lib");
+    assert_eq!(lib.version, Version::new(1, 22, 0));
+    assert_eq!(lib.link, LinkKind::Dynamic);
+    assert_eq!(lib.lib_dir, staged);
+    assert_eq!(lib.root.as_deref(), Some(root.as_path()));
+    assert_eq!(lib.origin, Origin::Variable { name: "ONNXRUNTIME_DIR".into(), path: root.clone() });
+    assert_eq!(lib.library_file, fs::canonicalize(root.join("lib/libonnxruntime.so.1.22.0")).unwrap());
+
+    let s = |p: &Path| p.to_str().unwrap().to_string();
+    let mut expected: Vec<String> =
+        ["ONNXRUNTIME_DIR_x86_64-unknown-linux-gnu", "ONNXRUNTIME_DIR_x86_64_unknown_linux_gnu", "ONNXRUNTIME_DIR"]
+            .iter()
+            .map(|n| format!("cargo:rerun-if-env-changed={n}"))
+            .collect();
+    let directives = lib.cargo_directives();
+    // Every variable looked up is watched (more than the three above: version, sources, …).
+    for line in &expected {
+        assert!(directives.contains(line), "missing {line} in {directives:#?}");
+    }
+    assert!(directives.contains(&"cargo:rerun-if-env-changed=ONNXRUNTIME_VERSION".to_string()));
+    let link_lines: Vec<&String> =
+        directives.iter().filter(|l| !l.starts_with("cargo:rerun-if-env-changed=")).collect();
+    expected = vec![
+        format!("cargo:rustc-link-search=native={}", s(&staged)),
+        "cargo:rustc-link-lib=dylib=onnxruntime".into(),
+        format!("cargo:rustc-link-arg=-Wl,-rpath,{}", s(&staged)),
+        format!("cargo:rerun-if-changed={}", s(&lib.library_file)),
+        format!("cargo:rustc-env=ONNXRUNTIME_LIB_PATH={}", s(&staged.join("libonnxruntime.so.1"))),
+        format!("cargo:root={}", s(&root)),
+        format!("cargo:lib_dir={}", s(&staged)),
+        format!("cargo:include={}", s(&out.join("onnxruntime/include"))),
+        "cargo:version=1.22.0".into(),
+        "cargo:api_version=22".into(),
+    ];
+    assert_eq!(link_lines, expected.iter().collect::<Vec<_>>());
+
+    // Every name the loader and linker ask for is there and leads to the real library.
+    let mut names: Vec<String> =
+        fs::read_dir(&staged).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect();
+    names.sort();
+    assert_eq!(
+        names,
+        ["libonnxruntime.so", "libonnxruntime.so.1", "libonnxruntime.so.1.22.0", "libonnxruntime_providers_shared.so"]
+    );
+    for name in &names[..3] {
+        assert_eq!(fs::canonicalize(staged.join(name)).unwrap(), lib.library_file);
+    }
+    assert!(out.join("onnxruntime/include/onnxruntime_c_api.h").is_file());
+}
+
+#[test]
+fn no_cargo_metadata_links_means_no_metadata_lines_and_rpath_can_be_turned_off() {
+    let tmp = support::tempdir();
+    let root = support::official_tree(tmp.path(), "ort", "1.22.0", X86_64);
+    let mut vars = build_env(tmp.path(), X86_64);
+    vars.push(var("ONNXRUNTIME_DIR", root.as_os_str()));
+    let lib = config(vars).rpath(false).probe().unwrap();
+    let d = lib.cargo_directives();
+    assert!(!d.iter().any(|l| l.starts_with("cargo:version=") || l.starts_with("cargo:root=")), "{d:#?}");
+    assert!(!d.iter().any(|l| l.contains("rpath")), "{d:#?}");
+    assert!(d.contains(&"cargo:rustc-link-lib=dylib=onnxruntime".to_string()));
+}
+
+#[test]
+fn a_directory_with_only_the_versioned_file_gets_link_name_and_soname_staged() {
+    let tmp = support::tempdir();
+    let lib_dir = tmp.path().join("bare/lib");
+    support::build_standin(&lib_dir, "1.22.0", X86_64);
+    let mut vars = build_env(tmp.path(), X86_64);
+    vars.push(var("ONNXRUNTIME_LIB_DIR", lib_dir.as_os_str()));
+    let lib = config(vars).probe().unwrap();
+    let staged = tmp.path().join("out/onnxruntime/lib");
+    for name in ["libonnxruntime.so", "libonnxruntime.so.1", "libonnxruntime.so.1.22.0"] {
+        assert!(staged.join(name).exists(), "{name} staged");
+    }
+    assert_eq!(lib.origin, Origin::Variable { name: "ONNXRUNTIME_LIB_DIR".into(), path: lib_dir });
+}
+
+#[test]
+fn target_suffixed_variables_win_over_plain_ones() {
+    let tmp = support::tempdir();
+    let good = support::official_tree(tmp.path(), "good", "1.22.0", X86_64);
+    let other = support::official_tree(tmp.path(), "other", "1.21.0", X86_64);
+    for name in ["ONNXRUNTIME_DIR_x86_64-unknown-linux-gnu", "ONNXRUNTIME_DIR_x86_64_unknown_linux_gnu"] {
+        let mut vars = build_env(tmp.path(), X86_64);
+        vars.push(var("ONNXRUNTIME_DIR", other.as_os_str()));
+        vars.push(var(name, good.as_os_str()));
+        let lib = config(vars).probe().unwrap();
+        assert_eq!(lib.version, Version::new(1, 22, 0), "{name}");
+        assert_eq!(lib.origin, Origin::Variable { name: name.into(), path: good.clone() });
+    }
+}
+
+#[test]
+fn bad_variables_stop_the_probe_and_name_the_variable() {
+    let tmp = support::tempdir();
+    let empty = tmp.path().join("empty");
+    fs::create_dir_all(empty.join("lib")).unwrap();
+    let arm = support::official_tree(tmp.path(), "arm", "1.22.0", AARCH64);
+    let old = support::official_tree(tmp.path(), "old", "1.21.0", X86_64);
+    // A usable library in a system dir must NOT be used instead: the variable is a promise.
+    let fallback = support::official_tree(tmp.path(), "fallback", "1.22.0", X86_64);
+    let cases: Vec<(&str, OsString, &str)> = vec![
+        ("ONNXRUNTIME_DIR", tmp.path().join("missing").into(), "does not exist"),
+        ("ONNXRUNTIME_DIR", empty.clone().into(), "no libonnxruntime.so*"),
+        ("ONNXRUNTIME_LIB_DIR", empty.join("lib").into(), "no libonnxruntime.so*"),
+        ("ONNXRUNTIME_DIR", arm.clone().into(), "wrong architecture"),
+        ("ONNXRUNTIME_DIR", old.clone().into(), "wrong version: 1.21.0"),
+        ("ONNXRUNTIME_DIR", "relative/path".into(), "relative path"),
+        ("ONNXRUNTIME_INCLUDE_DIR", tmp.path().join("no-include").into(), "does not exist"),
+    ];
+    for (name, value, words) in cases {
+        let mut vars = build_env(tmp.path(), X86_64);
+        vars.push(var(name, value.clone()));
+        let err = config(vars).version("1.22").system_dirs([fallback.join("lib")]).probe().unwrap_err();
+        let text = err.to_string();
+        match &err {
+            Error::BadVariable { variable, value: v, .. } => {
+                assert_eq!(variable, name);
+                assert_eq!(v.as_os_str(), value.as_os_str());
+            }
+            other => panic!("{name}={value:?}: expected BadVariable, got {other}"),
+        }
+        assert!(text.contains(name) && text.contains(words), "{name}: {text}");
+        assert!(text.contains("HINT:"), "{text}");
+        assert_eq!(format!("{err:?}").trim(), text.trim(), "Debug prints the guide");
+    }
+}
+
+#[test]
+fn empty_values_count_as_unset() {
+    let tmp = support::tempdir();
+    let sys = support::official_tree(tmp.path(), "sys", "1.22.0", X86_64);
+    let mut vars = build_env(tmp.path(), X86_64);
+    vars.push(var("ONNXRUNTIME_DIR", ""));
+    vars.push(var("ONNXRUNTIME_VERSION", ""));
+    vars.push(var("ONNXRUNTIME_SOURCES", ""));
+    let lib = config(vars).system_dirs([sys.join("lib")]).probe().unwrap();
+    assert_eq!(lib.origin, Origin::System { dir: sys.join("lib") });
+}
+
+#[test]
+fn sources_are_tried_in_order() {
+    let tmp = support::tempdir();
+    let via_env = support::official_tree(tmp.path(), "env", "1.22.0", X86_64);
+    let via_system = support::official_tree(tmp.path(), "sys", "1.22.1", X86_64);
+    let probe = |sources: Option<&str>, builder: Option<Vec<SourceKind>>| {
+        let mut vars = build_env(tmp.path(), X86_64);
+        vars.push(var("ONNXRUNTIME_DIR", via_env.as_os_str()));
+        if let Some(s) = sources {
+            vars.push(var("ONNXRUNTIME_SOURCES", s));
+        }
+        let mut c = config(vars);
+        c.system_dirs([via_system.join("lib")]);
+        if let Some(b) = builder {
+            c.sources(b);
+        }
+        c.probe().unwrap().version
+    };
+    assert_eq!(probe(None, None), Version::new(1, 22, 0), "env comes first by default");
+    assert_eq!(probe(Some("system,env"), None), Version::new(1, 22, 1));
+    assert_eq!(probe(None, Some(vec![SourceKind::System])), Version::new(1, 22, 1));
+    assert_eq!(probe(Some("env"), Some(vec![SourceKind::System])), Version::new(1, 22, 0), "the variable wins");
+}
+
+#[test]
+fn system_dirs_refuse_wrong_versions_and_go_on() {
+    let tmp = support::tempdir();
+    let old = support::official_tree(tmp.path(), "old", "1.21.0", X86_64);
+    let new = support::official_tree(tmp.path(), "new", "1.22.3", X86_64);
+    let mut vars = build_env(tmp.path(), X86_64);
+    vars.push(var("ONNXRUNTIME_SOURCES", "system"));
+    let lib = config(vars.clone()).version("1.22").system_dirs([old.join("lib"), new.join("lib")]).probe().unwrap();
+    assert_eq!(lib.version, Version::new(1, 22, 3));
+
+    // ONNXRUNTIME_VERSION overrides build.rs; nothing fits → NotFound listing both verdicts.
+    vars.push(var("ONNXRUNTIME_VERSION", "=1.23.0"));
+    let err = config(vars).version("1.22").system_dirs([old.join("lib"), new.join("lib")]).probe().unwrap_err();
+    let Error::NotFound(report) = &err else { panic!("expected NotFound, got {err}") };
+    let verdicts: Vec<&Verdict> = report.attempts.iter().map(|a| &a.verdict).collect();
+    assert!(matches!(verdicts[0], Verdict::WrongVersion { found, .. } if *found == Version::new(1, 21, 0)));
+    assert!(matches!(verdicts[1], Verdict::WrongVersion { found, .. } if *found == Version::new(1, 22, 3)));
+    let text = err.to_string();
+    assert!(text.contains("=1.23.0") && text.contains("1.21.0") && text.contains("ONNXRUNTIME_VERSION"), "{text}");
+}
+
+#[test]
+fn cross_compiling_refuses_host_libraries_and_accepts_target_ones() {
+    let tmp = support::tempdir();
+    let host_only = support::official_tree(tmp.path(), "host", "1.22.0", X86_64);
+    let mut vars = build_env(tmp.path(), AARCH64);
+    vars.push(var("ONNXRUNTIME_SOURCES", "env,system"));
+    let err = config(vars.clone()).system_dirs([host_only.join("lib")]).probe().unwrap_err();
+    let text = err.to_string();
+    let Error::NotFound(report) = &err else { panic!("expected NotFound, got {err}") };
+    assert!(
+        report
+            .attempts
+            .iter()
+            .any(|a| matches!(&a.verdict, Verdict::WrongArch { expected, .. } if expected.contains("aarch64"))),
+        "{text}"
+    );
+    assert!(text.contains("cross-compiling") && text.contains("x86-64"), "{text}");
+
+    let target_lib = support::official_tree(tmp.path(), "target", "1.22.0", AARCH64);
+    let lib = config(vars).system_dirs([host_only.join("lib"), target_lib.join("lib")]).probe().unwrap();
+    assert_eq!(lib.target, AARCH64);
+    assert_eq!(lib.origin, Origin::System { dir: target_lib.join("lib") });
+}
+
+#[test]
+fn nothing_found_lists_every_source_and_the_fix() {
+    let tmp = support::tempdir();
+    let mut vars = build_env(tmp.path(), X86_64);
+    vars.push(var("ONNXRUNTIME_SOURCES", "env,system"));
+    let err = config(vars).version("1.22").system_dirs([tmp.path().join("nothing-here")]).probe().unwrap_err();
+    let text = err.to_string();
+    for words in ["could not find ONNX Runtime 1.22", "env", "system", "ONNXRUNTIME_DIR", "HINT:", "download"] {
+        assert!(text.contains(words), "missing {words:?} in:\n{text}");
+    }
+}
+
+#[test]
+fn invalid_settings_are_errors() {
+    let tmp = support::tempdir();
+    for (name, value) in [
+        ("ONNXRUNTIME_VERSION", "one.two"),
+        ("ONNXRUNTIME_SOURCES", "env,ftp"),
+        ("ONNXRUNTIME_VARIANT", "rocm"),
+        ("ONNXRUNTIME_STATIC", "maybe"),
+        ("ONNXRUNTIME_OFFLINE", "perhaps"),
+    ] {
+        let mut vars = build_env(tmp.path(), X86_64);
+        vars.push(var(name, value));
+        let err = config(vars).probe().unwrap_err();
+        assert!(matches!(err, Error::InvalidSetting { .. }), "{name}: {err}");
+        assert!(err.to_string().contains(name) && err.to_string().contains(value), "{err}");
+    }
+    let err = config(build_env(tmp.path(), X86_64)).version(">=").probe().unwrap_err();
+    assert!(matches!(err, Error::InvalidSetting { .. }) && err.to_string().contains("`>=`"), "{err}");
+}
+
+#[test]
+fn docs_rs_succeeds_and_emits_nothing() {
+    let lib = config(vec![var("DOCS_RS", "1"), var("TARGET", X86_64)]).probe().unwrap();
+    assert!(lib.is_skipped());
+    assert!(lib.cargo_directives().is_empty());
+}
+
+#[test]
+fn paths_with_spaces_and_non_utf8_bytes_work() {
+    use std::os::unix::ffi::OsStrExt;
+    let tmp = support::tempdir();
+    let odd = tmp.path().join(std::ffi::OsStr::from_bytes(b"with space \xff"));
+    let root = support::official_tree(&odd, "onnxruntime", "1.22.0", X86_64);
+    let mut vars = build_env(tmp.path(), X86_64);
+    vars.push(var("ONNXRUNTIME_DIR", root.as_os_str()));
+    vars.push(var("CARGO_MANIFEST_LINKS", "onnxruntime"));
+    let lib = config(vars).probe().unwrap();
+    // Everything cargo must read is inside OUT_DIR (UTF-8); the staged links lead to the odd path.
+    assert!(lib.cargo_directives().iter().all(|l| !l.contains('\u{fffd}')));
+    assert_eq!(fs::canonicalize(lib.lib_dir.join("libonnxruntime.so")).unwrap(), lib.library_file);
+    assert!(lib.library_file.starts_with(fs::canonicalize(&odd).unwrap()));
+}

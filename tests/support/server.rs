@@ -1,0 +1,723 @@
+//! Loopback test servers: HTTP and HTTPS with fault injection per path, an HTTP CONNECT proxy and a
+//! SOCKS5 proxy that count their tunnels, and a test PKI (a CA with a good, an expired and a wrong-host
+//! leaf). Everything listens on 127.0.0.1:0, serves a thread per connection, logs what it was asked, and
+//! stops on drop: live sockets are shut down, sleeps notice the stop flag, and every thread is joined.
+#![allow(dead_code)]
+
+use std::collections::HashMap;
+use std::io::{self, Read, Write};
+use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::thread::{self, JoinHandle};
+use std::time::{Duration, Instant};
+
+use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
+use rustls::{ServerConfig, ServerConnection, StreamOwned};
+
+/// Connections a listener serves before it drops new ones unanswered: a runaway retry loop then fails
+/// its test instead of spinning forever.
+const MAX_CONNECTIONS: usize = 200;
+/// A connection idle this long is abandoned (a safety net; tests use far shorter timeouts).
+const IDLE: Duration = Duration::from_secs(10);
+/// The longest request head read.
+const MAX_HEAD: usize = 64 * 1024;
+
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    // A panicking handler thread must not hide the log from the test that reads it.
+    mutex.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// Per path: the replies in order, and how many were given.
+type Routes = Mutex<HashMap<String, (Vec<Reply>, usize)>>;
+/// The request line's words, and the headers.
+type Head = (Vec<String>, Vec<(String, String)>);
+
+/// What the server does with one request.
+#[derive(Clone, Debug)]
+pub enum Reply {
+    /// A complete response with a `Content-Length`.
+    Full { status: u16, headers: Vec<(String, String)>, body: Vec<u8> },
+    /// `Content-Length` of the whole body, `sent` bytes of it, then a TCP reset (SO_LINGER 0).
+    ResetMidBody { body: Vec<u8>, sent: usize },
+    /// `sent` bytes of the body, then a clean close. With `declare_length`, the headers announced the
+    /// whole body's length; without, the body is close-delimited.
+    ShortBody { body: Vec<u8>, sent: usize, declare_length: bool },
+    /// Headers announcing `length` bytes, then silence for `silence`, then a close.
+    Stall { length: usize, silence: Duration },
+    /// The body one byte at a time, `interval` apart.
+    Trickle { body: Vec<u8>, interval: Duration },
+    /// Close without answering.
+    Hangup,
+}
+
+impl Reply {
+    pub fn ok(body: impl Into<Vec<u8>>) -> Reply {
+        Reply::Full { status: 200, headers: Vec::new(), body: body.into() }
+    }
+
+    pub fn status(status: u16) -> Reply {
+        Reply::Full { status, headers: Vec::new(), body: format!("status {status}\n").into_bytes() }
+    }
+
+    pub fn redirect(status: u16, location: &str) -> Reply {
+        Reply::Full { status, headers: vec![("Location".into(), location.into())], body: Vec::new() }
+    }
+
+    /// `body` labelled `Content-Encoding: gzip`, as some servers label a `.tgz`.
+    pub fn gzip_labelled(body: impl Into<Vec<u8>>) -> Reply {
+        Reply::ok(body).with_header("Content-Type", "application/x-tar").with_header("Content-Encoding", "gzip")
+    }
+
+    /// A captive portal's answer: 200 and an HTML page instead of the file.
+    pub fn login_page() -> Reply {
+        let page = "<!DOCTYPE html><html><head><title>Sign in</title></head>\
+                    <body><form method=post action=/login>Network login required</form></body></html>\n";
+        Reply::ok(page).with_header("Content-Type", "text/html; charset=utf-8")
+    }
+
+    /// Adds a header to a [`Reply::Full`]; other replies are returned unchanged.
+    pub fn with_header(mut self, name: &str, value: &str) -> Reply {
+        if let Reply::Full { headers, .. } = &mut self {
+            headers.push((name.into(), value.into()));
+        }
+        self
+    }
+}
+
+/// One request as the server saw it.
+#[derive(Clone, Debug)]
+pub struct Logged {
+    pub method: String,
+    pub path: String,
+    pub headers: Vec<(String, String)>,
+}
+
+impl Logged {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+    }
+}
+
+/// The accept loop shared by the servers and proxies, with what a clean stop needs.
+struct Listener {
+    addr: SocketAddr,
+    control: Arc<Control>,
+    accept: Option<JoinHandle<()>>,
+}
+
+/// Given to every connection handler: the stop flag and the registry of live sockets.
+pub struct Control {
+    stop: AtomicBool,
+    next_id: AtomicUsize,
+    live: Mutex<HashMap<usize, TcpStream>>,
+    handlers: Mutex<Vec<JoinHandle<()>>>,
+}
+
+/// Keeps a socket in the registry while it lives; dropping it lets the socket really close.
+pub struct Tracked<'c> {
+    control: &'c Control,
+    id: usize,
+}
+
+impl Drop for Tracked<'_> {
+    fn drop(&mut self) {
+        lock(&self.control.live).remove(&self.id);
+    }
+}
+
+impl Control {
+    fn track(&self, stream: &TcpStream) -> Tracked<'_> {
+        let id = self.next_id.fetch_add(1, Ordering::SeqCst);
+        if let Ok(clone) = stream.try_clone() {
+            lock(&self.live).insert(id, clone);
+        }
+        Tracked { control: self, id }
+    }
+
+    fn stopped(&self) -> bool {
+        self.stop.load(Ordering::SeqCst)
+    }
+
+    /// Sleeps up to `duration`, waking early when the listener stops. False when it stopped.
+    fn sleep(&self, duration: Duration) -> bool {
+        let end = Instant::now() + duration;
+        while !self.stopped() {
+            let left = end.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return true;
+            }
+            thread::sleep(left.min(Duration::from_millis(20)));
+        }
+        false
+    }
+}
+
+impl Listener {
+    fn start(handle: impl Fn(TcpStream, &Control) + Send + Sync + 'static) -> Listener {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
+        let addr = listener.local_addr().expect("local address");
+        let control = Arc::new(Control {
+            stop: AtomicBool::new(false),
+            next_id: AtomicUsize::new(0),
+            live: Mutex::new(HashMap::new()),
+            handlers: Mutex::new(Vec::new()),
+        });
+        let handle = Arc::new(handle);
+        let accept_control = Arc::clone(&control);
+        let accept = thread::spawn(move || {
+            let mut served = 0;
+            for stream in listener.incoming() {
+                if accept_control.stopped() {
+                    break;
+                }
+                let Ok(stream) = stream else { continue };
+                served += 1;
+                if served > MAX_CONNECTIONS {
+                    continue; // dropped unanswered
+                }
+                let _ = stream.set_read_timeout(Some(IDLE));
+                let _ = stream.set_write_timeout(Some(IDLE));
+                let control = Arc::clone(&accept_control);
+                let handle = Arc::clone(&handle);
+                let worker = thread::spawn(move || handle(stream, &control));
+                lock(&accept_control.handlers).push(worker);
+            }
+        });
+        Listener { addr, control, accept: Some(accept) }
+    }
+}
+
+impl Drop for Listener {
+    fn drop(&mut self) {
+        self.control.stop.store(true, Ordering::SeqCst);
+        // Wake the accept loop, which then sees the flag.
+        let _ = TcpStream::connect_timeout(&self.addr, Duration::from_secs(1));
+        if let Some(accept) = self.accept.take() {
+            let _ = accept.join();
+        }
+        for stream in lock(&self.control.live).values() {
+            let _ = stream.shutdown(Shutdown::Both);
+        }
+        let handlers = std::mem::take(&mut *lock(&self.control.handlers));
+        for handler in handlers {
+            let _ = handler.join();
+        }
+    }
+}
+
+/// A plain or TLS connection of the origin server.
+enum Conn {
+    Plain(TcpStream),
+    Tls(Box<StreamOwned<ServerConnection, TcpStream>>),
+}
+
+impl Conn {
+    fn tcp(&self) -> &TcpStream {
+        match self {
+            Conn::Plain(stream) => stream,
+            Conn::Tls(stream) => &stream.sock,
+        }
+    }
+
+    /// A clean end: TLS close_notify (so a close-delimited body ends properly), then FIN.
+    fn close(mut self) {
+        if let Conn::Tls(stream) = &mut self {
+            stream.conn.send_close_notify();
+            let _ = stream.flush();
+        }
+        let _ = self.tcp().shutdown(Shutdown::Write);
+        // Let the client read what was sent before the socket goes away.
+        let mut rest = [0u8; 512];
+        let _ = self.tcp().set_read_timeout(Some(Duration::from_millis(200)));
+        while matches!(self.read(&mut rest), Ok(n) if n > 0) {}
+    }
+
+    /// An abrupt end: SO_LINGER 0 turns the close into a TCP reset.
+    fn reset(self) {
+        set_linger_zero(self.tcp());
+    }
+}
+
+impl Read for Conn {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        match self {
+            Conn::Plain(stream) => stream.read(buf),
+            Conn::Tls(stream) => stream.read(buf),
+        }
+    }
+}
+
+impl Write for Conn {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        match self {
+            Conn::Plain(stream) => stream.write(buf),
+            Conn::Tls(stream) => stream.write(buf),
+        }
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        match self {
+            Conn::Plain(stream) => stream.flush(),
+            Conn::Tls(stream) => stream.flush(),
+        }
+    }
+}
+
+#[cfg(unix)]
+fn set_linger_zero(stream: &TcpStream) {
+    use std::os::fd::AsRawFd;
+    let linger = libc::linger { l_onoff: 1, l_linger: 0 };
+    // SAFETY: a valid socket descriptor and a properly sized, initialised option value.
+    let result = unsafe {
+        libc::setsockopt(
+            stream.as_raw_fd(),
+            libc::SOL_SOCKET,
+            libc::SO_LINGER,
+            (&linger as *const libc::linger).cast::<libc::c_void>(),
+            std::mem::size_of::<libc::linger>() as libc::socklen_t,
+        )
+    };
+    assert_eq!(result, 0, "setsockopt(SO_LINGER) failed: {}", io::Error::last_os_error());
+}
+
+#[cfg(not(unix))]
+fn set_linger_zero(stream: &TcpStream) {
+    // No reset without libc here: a clean close still cuts the body short of its Content-Length.
+    let _ = stream.shutdown(Shutdown::Both);
+}
+
+/// Reads a request or proxy head, byte by byte so nothing after it is consumed.
+fn read_head(conn: &mut impl Read) -> Option<Vec<u8>> {
+    let mut head = Vec::new();
+    let mut byte = [0u8; 1];
+    while !head.ends_with(b"\r\n\r\n") {
+        if head.len() >= MAX_HEAD || conn.read(&mut byte).ok()? == 0 {
+            return None;
+        }
+        head.push(byte[0]);
+    }
+    Some(head)
+}
+
+fn parse_head(head: &[u8]) -> Option<Head> {
+    let text = String::from_utf8_lossy(head);
+    let mut lines = text.split("\r\n");
+    let words = lines.next()?.split(' ').map(str::to_string).collect();
+    let headers = lines
+        .filter_map(|line| line.split_once(':'))
+        .map(|(name, value)| (name.trim().to_string(), value.trim().to_string()))
+        .collect();
+    Some((words, headers))
+}
+
+/// The origin server.
+pub struct Server {
+    listener: Listener,
+    scheme: &'static str,
+    routes: Arc<Routes>,
+    log: Arc<Mutex<Vec<Logged>>>,
+}
+
+impl Server {
+    pub fn http() -> Server {
+        Server::start(None)
+    }
+
+    pub fn https(tls: Arc<ServerConfig>) -> Server {
+        Server::start(Some(tls))
+    }
+
+    fn start(tls: Option<Arc<ServerConfig>>) -> Server {
+        let routes: Arc<Routes> = Arc::default();
+        let log: Arc<Mutex<Vec<Logged>>> = Arc::default();
+        let scheme = if tls.is_some() { "https" } else { "http" };
+        let (handler_routes, handler_log) = (Arc::clone(&routes), Arc::clone(&log));
+        let listener = Listener::start(move |stream, control| {
+            let _tracked = control.track(&stream);
+            let conn = match &tls {
+                None => Conn::Plain(stream),
+                Some(config) => match ServerConnection::new(Arc::clone(config)) {
+                    Ok(server) => Conn::Tls(Box::new(StreamOwned::new(server, stream))),
+                    Err(_) => return,
+                },
+            };
+            serve(conn, control, &handler_routes, &handler_log);
+        });
+        Server { listener, scheme, routes, log }
+    }
+
+    pub fn addr(&self) -> SocketAddr {
+        self.listener.addr
+    }
+
+    /// `scheme://127.0.0.1:port/path`.
+    pub fn url(&self, path: &str) -> String {
+        format!("{}://{}{path}", self.scheme, self.listener.addr)
+    }
+
+    /// `scheme://localhost:port/path`.
+    pub fn localhost_url(&self, path: &str) -> String {
+        format!("{}://localhost:{}{path}", self.scheme, self.listener.addr.port())
+    }
+
+    /// Every request to `path` gets `reply`.
+    pub fn route(&self, path: &str, reply: Reply) {
+        self.sequence(path, vec![reply]);
+    }
+
+    /// Requests to `path` get `replies` in order; the last one repeats.
+    pub fn sequence(&self, path: &str, replies: Vec<Reply>) {
+        assert!(!replies.is_empty(), "a route needs at least one reply");
+        lock(&self.routes).insert(path.to_string(), (replies, 0));
+    }
+
+    pub fn requests(&self) -> Vec<Logged> {
+        lock(&self.log).clone()
+    }
+
+    /// How many requests asked for `path`.
+    pub fn hits(&self, path: &str) -> usize {
+        lock(&self.log).iter().filter(|r| r.path == path).count()
+    }
+}
+
+fn serve(mut conn: Conn, control: &Control, routes: &Routes, log: &Mutex<Vec<Logged>>) {
+    // A TLS client that refuses the certificate ends here, before any request is logged.
+    let Some(head) = read_head(&mut conn) else { return };
+    let Some((words, headers)) = parse_head(&head) else { return };
+    let method = words.first().cloned().unwrap_or_default();
+    let path = words.get(1).cloned().unwrap_or_default();
+    lock(log).push(Logged { method, path: path.clone(), headers });
+    let reply = match lock(routes).get_mut(&path) {
+        Some((replies, next)) => {
+            let reply = replies[(*next).min(replies.len() - 1)].clone();
+            *next += 1;
+            reply
+        }
+        None => Reply::status(404),
+    };
+    respond(conn, control, reply);
+}
+
+fn respond(mut conn: Conn, control: &Control, reply: Reply) {
+    match reply {
+        Reply::Full { status, headers, body } => {
+            let extra: Vec<(&str, &str)> = headers.iter().map(|(n, v)| (n.as_str(), v.as_str())).collect();
+            if write_head(&mut conn, status, Some(body.len()), &extra).is_ok() && conn.write_all(&body).is_ok() {
+                let _ = conn.flush();
+                conn.close();
+            }
+        }
+        Reply::ResetMidBody { body, sent } => {
+            let _ = write_head(&mut conn, 200, Some(body.len()), &[]);
+            let _ = conn.write_all(&body[..sent.min(body.len())]);
+            let _ = conn.flush();
+            control.sleep(Duration::from_millis(50));
+            conn.reset();
+        }
+        Reply::ShortBody { body, sent, declare_length } => {
+            let _ = write_head(&mut conn, 200, declare_length.then_some(body.len()), &[]);
+            let _ = conn.write_all(&body[..sent.min(body.len())]);
+            let _ = conn.flush();
+            conn.close();
+        }
+        Reply::Stall { length, silence } => {
+            let _ = write_head(&mut conn, 200, Some(length), &[]);
+            let _ = conn.flush();
+            control.sleep(silence);
+            conn.close();
+        }
+        Reply::Trickle { body, interval } => {
+            if write_head(&mut conn, 200, Some(body.len()), &[]).is_err() {
+                return;
+            }
+            for byte in body {
+                if conn.write_all(&[byte]).and_then(|()| conn.flush()).is_err() || !control.sleep(interval) {
+                    return;
+                }
+            }
+            conn.close();
+        }
+        Reply::Hangup => conn.close(),
+    }
+}
+
+fn write_head(conn: &mut Conn, status: u16, length: Option<usize>, headers: &[(&str, &str)]) -> io::Result<()> {
+    let mut head = format!("HTTP/1.1 {status} {}\r\nConnection: close\r\n", reason(status));
+    if let Some(length) = length {
+        head.push_str(&format!("Content-Length: {length}\r\n"));
+    }
+    for (name, value) in headers {
+        head.push_str(&format!("{name}: {value}\r\n"));
+    }
+    head.push_str("\r\n");
+    conn.write_all(head.as_bytes())
+}
+
+fn reason(status: u16) -> &'static str {
+    match status {
+        200 => "OK",
+        301 => "Moved Permanently",
+        302 => "Found",
+        307 => "Temporary Redirect",
+        308 => "Permanent Redirect",
+        403 => "Forbidden",
+        404 => "Not Found",
+        407 => "Proxy Authentication Required",
+        408 => "Request Timeout",
+        410 => "Gone",
+        429 => "Too Many Requests",
+        500 => "Internal Server Error",
+        502 => "Bad Gateway",
+        503 => "Service Unavailable",
+        _ => "Status",
+    }
+}
+
+/// Copies both ways between two sockets until both directions end.
+fn pipe(client: TcpStream, upstream: TcpStream) {
+    let (Ok(mut client_read), Ok(mut upstream_write)) = (client.try_clone(), upstream.try_clone()) else { return };
+    let upward = thread::spawn(move || {
+        let _ = io::copy(&mut client_read, &mut upstream_write);
+        let _ = upstream_write.shutdown(Shutdown::Write);
+    });
+    let (mut upstream_read, mut client_write) = (upstream, client);
+    let _ = io::copy(&mut upstream_read, &mut client_write);
+    let _ = client_write.shutdown(Shutdown::Write);
+    let _ = upward.join();
+}
+
+/// An HTTP CONNECT proxy that counts its tunnels.
+pub struct ConnectProxy {
+    listener: Listener,
+    tunnels: Arc<AtomicUsize>,
+    targets: Arc<Mutex<Vec<String>>>,
+}
+
+impl ConnectProxy {
+    pub fn start() -> ConnectProxy {
+        ConnectProxy::answering(200)
+    }
+
+    /// A proxy that answers every CONNECT with `status` (200 opens the tunnel; 407 refuses).
+    pub fn answering(status: u16) -> ConnectProxy {
+        let tunnels = Arc::new(AtomicUsize::new(0));
+        let targets: Arc<Mutex<Vec<String>>> = Arc::default();
+        let (count, seen) = (Arc::clone(&tunnels), Arc::clone(&targets));
+        let listener = Listener::start(move |mut client, control| {
+            let _tracked = control.track(&client);
+            let Some(head) = read_head(&mut client) else { return };
+            let Some((words, _)) = parse_head(&head) else { return };
+            let target = words.get(1).cloned().unwrap_or_default();
+            if words.first().map(String::as_str) != Some("CONNECT") {
+                let _ = client.write_all(b"HTTP/1.1 405 Method Not Allowed\r\nContent-Length: 0\r\n\r\n");
+                return;
+            }
+            lock(&seen).push(target.clone());
+            if status != 200 {
+                let _ = write!(client, "HTTP/1.1 {status} {}\r\nContent-Length: 0\r\n\r\n", reason(status));
+                return;
+            }
+            let Ok(upstream) = TcpStream::connect(&target) else {
+                let _ = client.write_all(b"HTTP/1.1 502 Bad Gateway\r\nContent-Length: 0\r\n\r\n");
+                return;
+            };
+            let _tracked_upstream = control.track(&upstream);
+            count.fetch_add(1, Ordering::SeqCst);
+            if client.write_all(b"HTTP/1.1 200 Connection established\r\n\r\n").is_ok() {
+                pipe(client, upstream);
+            }
+        });
+        ConnectProxy { listener, tunnels, targets }
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://{}", self.listener.addr)
+    }
+
+    /// Tunnels opened.
+    pub fn tunnels(&self) -> usize {
+        self.tunnels.load(Ordering::SeqCst)
+    }
+
+    /// The `host:port` of every CONNECT asked for.
+    pub fn targets(&self) -> Vec<String> {
+        lock(&self.targets).clone()
+    }
+}
+
+/// A SOCKS5 proxy (no authentication, CONNECT only) that counts its connections.
+pub struct Socks5Proxy {
+    listener: Listener,
+    connections: Arc<AtomicUsize>,
+    targets: Arc<Mutex<Vec<String>>>,
+}
+
+impl Socks5Proxy {
+    pub fn start() -> Socks5Proxy {
+        let connections = Arc::new(AtomicUsize::new(0));
+        let targets: Arc<Mutex<Vec<String>>> = Arc::default();
+        let (count, seen) = (Arc::clone(&connections), Arc::clone(&targets));
+        let listener = Listener::start(move |mut client, control| {
+            let _tracked = control.track(&client);
+            let Some(target) = socks5_handshake(&mut client) else { return };
+            lock(&seen).push(target.clone());
+            let Ok(upstream) = TcpStream::connect(&target) else {
+                let _ = client.write_all(&[5, 5, 0, 1, 0, 0, 0, 0, 0, 0]); // connection refused
+                return;
+            };
+            let _tracked_upstream = control.track(&upstream);
+            count.fetch_add(1, Ordering::SeqCst);
+            if client.write_all(&[5, 0, 0, 1, 0, 0, 0, 0, 0, 0]).is_ok() {
+                pipe(client, upstream);
+            }
+        });
+        Socks5Proxy { listener, connections, targets }
+    }
+
+    /// `socks5h://127.0.0.1:port` (the proxy resolves names; ours are IP literals anyway).
+    pub fn url(&self, scheme: &str) -> String {
+        format!("{scheme}://{}", self.listener.addr)
+    }
+
+    pub fn connections(&self) -> usize {
+        self.connections.load(Ordering::SeqCst)
+    }
+
+    pub fn targets(&self) -> Vec<String> {
+        lock(&self.targets).clone()
+    }
+}
+
+/// RFC 1928: greeting (we pick "no authentication"), then a CONNECT request; returns `host:port`.
+fn socks5_handshake(client: &mut TcpStream) -> Option<String> {
+    let mut greeting = [0u8; 2];
+    client.read_exact(&mut greeting).ok()?;
+    let mut methods = vec![0u8; usize::from(greeting[1])];
+    client.read_exact(&mut methods).ok()?;
+    if greeting[0] != 5 || !methods.contains(&0) {
+        let _ = client.write_all(&[5, 0xff]);
+        return None;
+    }
+    client.write_all(&[5, 0]).ok()?;
+    let mut request = [0u8; 4];
+    client.read_exact(&mut request).ok()?;
+    if request[..3] != [5, 1, 0] {
+        let _ = client.write_all(&[5, 7, 0, 1, 0, 0, 0, 0, 0, 0]); // command not supported
+        return None;
+    }
+    let host = match request[3] {
+        1 => {
+            let mut ip = [0u8; 4];
+            client.read_exact(&mut ip).ok()?;
+            std::net::Ipv4Addr::from(ip).to_string()
+        }
+        3 => {
+            let mut len = [0u8; 1];
+            client.read_exact(&mut len).ok()?;
+            let mut name = vec![0u8; usize::from(len[0])];
+            client.read_exact(&mut name).ok()?;
+            String::from_utf8(name).ok()?
+        }
+        4 => {
+            let mut ip = [0u8; 16];
+            client.read_exact(&mut ip).ok()?;
+            format!("[{}]", std::net::Ipv6Addr::from(ip))
+        }
+        _ => return None,
+    };
+    let mut port = [0u8; 2];
+    client.read_exact(&mut port).ok()?;
+    Some(format!("{host}:{}", u16::from_be_bytes(port)))
+}
+
+/// The leaf certificates a test server can present.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Leaf {
+    /// Valid now, for 127.0.0.1 and localhost.
+    Good,
+    /// For 127.0.0.1 and localhost, but valid only in 2000.
+    Expired,
+    /// Valid now, but for another host name.
+    WrongHost,
+}
+
+/// A test CA and three leaves it signed.
+pub struct TestPki {
+    pub ca_pem: String,
+    good: Arc<ServerConfig>,
+    expired: Arc<ServerConfig>,
+    wrong_host: Arc<ServerConfig>,
+}
+
+impl TestPki {
+    pub fn new() -> TestPki {
+        use rcgen::{
+            BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair,
+            KeyUsagePurpose,
+        };
+        let mut ca_params = CertificateParams::new(Vec::<String>::new()).expect("CA parameters");
+        ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        ca_params.distinguished_name.push(DnType::CommonName, "onnxruntime-provision test CA");
+        ca_params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
+        let ca_key = KeyPair::generate().expect("CA key");
+        let ca_cert = ca_params.self_signed(&ca_key).expect("self-signed CA");
+        let issuer = Issuer::new(ca_params, ca_key);
+
+        let leaf = |names: &[&str], expired: bool| -> Arc<ServerConfig> {
+            let names: Vec<String> = names.iter().map(|n| n.to_string()).collect();
+            let mut params = CertificateParams::new(names).expect("leaf parameters");
+            params.distinguished_name.push(DnType::CommonName, "onnxruntime-provision test server");
+            params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
+            params.use_authority_key_identifier_extension = true;
+            if expired {
+                params.not_before = rcgen::date_time_ymd(2000, 1, 1);
+                params.not_after = rcgen::date_time_ymd(2001, 1, 1);
+            }
+            let key = KeyPair::generate().expect("leaf key");
+            let cert = params.signed_by(&key, &issuer).expect("leaf signed by the CA");
+            let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key.serialize_der()));
+            server_config(vec![cert.der().clone()], key)
+        };
+        TestPki {
+            ca_pem: ca_cert.pem(),
+            good: leaf(&["127.0.0.1", "localhost"], false),
+            expired: leaf(&["127.0.0.1", "localhost"], true),
+            wrong_host: leaf(&["wrong-host.invalid"], false),
+        }
+    }
+
+    pub fn server_config(&self, leaf: Leaf) -> Arc<ServerConfig> {
+        Arc::clone(match leaf {
+            Leaf::Good => &self.good,
+            Leaf::Expired => &self.expired,
+            Leaf::WrongHost => &self.wrong_host,
+        })
+    }
+
+    /// Writes the CA certificate as PEM into `dir` and returns the file's path.
+    pub fn write_ca(&self, dir: &Path) -> PathBuf {
+        let path = dir.join("test-ca.pem");
+        std::fs::write(&path, &self.ca_pem).expect("write the CA PEM");
+        path
+    }
+}
+
+impl Default for TestPki {
+    fn default() -> TestPki {
+        TestPki::new()
+    }
+}
+
+fn server_config(chain: Vec<CertificateDer<'static>>, key: PrivateKeyDer<'static>) -> Arc<ServerConfig> {
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let config = ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .expect("TLS versions")
+        .with_no_client_auth()
+        .with_single_cert(chain, key)
+        .expect("server certificate and key");
+    Arc::new(config)
+}
