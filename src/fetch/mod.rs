@@ -6,7 +6,6 @@
 //! `Content-Encoding` is ever decoded (ureq's `gzip` feature is off and no `Accept-Encoding` is sent),
 //! so the SHA-256 covers the bytes on the wire — the bytes the manifest pins.
 // Until the download source calls `fetch`, only the tests do.
-#![allow(dead_code)]
 
 mod body;
 mod file;

@@ -12,7 +12,6 @@
 
 // Nothing calls into this module until the download source is wired to it; the expectation then
 // fails and should be removed with it.
-#![cfg_attr(not(test), expect(dead_code, reason = "used by sources::download once it is wired"))]
 
 mod parse;
 mod platform;

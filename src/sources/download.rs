@@ -75,7 +75,7 @@ mod provide {
 
     use super::*;
     use crate::cache::{Cache, CacheEntry};
-    use crate::extract::{self, Limits};
+    use crate::extract::{self, ArchiveError, Limits};
     use crate::fetch::{self, FetchError, HttpSettings};
     use crate::manifest::{self, ArchiveKind, Artifact, Manifest};
     use crate::sources::Origin;
@@ -146,20 +146,23 @@ mod provide {
             let staging = self.cache.staging(&artifact.sha256)?;
             let content = staging.content();
             let limits = Limits::default();
-            let archive_error = |problem: String| DownloadError::Archive { asset: artifact.asset.clone(), problem };
-            let fetched = match ArchiveKind::of(&artifact.asset) {
+            let fetched = match artifact.archive {
                 ArchiveKind::TarGz => fetch::fetch(&self.url, settings, progress, |body| {
-                    staging.reset_content().map_err(extract::ArchiveError::from)?;
-                    extract::unpack_tar_gz(body, &content, &limits)
+                    staging.reset_content().map_err(|source| ArchiveError::Io {
+                        action: "empty",
+                        path: content.clone(),
+                        source,
+                    })?;
+                    extract::unpack_tar_gz(body, &content, &limits).map(drop)
                 }),
                 ArchiveKind::Zip => {
                     let saved = staging.dir().join("archive.zip");
-                    fetch::fetch(&self.url, settings, progress, |body| save(body, &saved))
+                    fetch::fetch(&self.url, settings, progress, |body| save(body, &saved).map(drop))
                 }
             };
             let fetched = fetched.map_err(|e| match e {
                 FetchError::Download(e) => e,
-                FetchError::Consumer(e) => archive_error(e.to_string()),
+                FetchError::Consumer(e) => self.archive_failure(e),
             })?;
             if fetched.sha256 != artifact.sha256 {
                 return Err(DownloadError::ChecksumMismatch {
@@ -169,14 +172,24 @@ mod provide {
                     bytes: fetched.bytes,
                 });
             }
-            if ArchiveKind::of(&artifact.asset) == ArchiveKind::Zip {
+            if artifact.archive == ArchiveKind::Zip {
                 let saved = staging.dir().join("archive.zip");
-                extract::unpack_zip(&saved, &content, &limits).map_err(|e| archive_error(e.to_string()))?;
+                extract::unpack_zip(&saved, &content, &limits).map_err(|e| self.archive_failure(e))?;
                 let _ = std::fs::remove_file(&saved);
             }
             let root = extract::find_root(&content)
                 .map_err(|found| DownloadError::Layout { asset: artifact.asset.clone(), found })?;
             self.cache.publish(staging, &artifact.sha256, &artifact.asset, &root)
+        }
+
+        /// Local write failures (a full disk) are cache errors; everything else is the archive's fault.
+        fn archive_failure(&self, error: ArchiveError) -> DownloadError {
+            match error {
+                ArchiveError::Io { action, path, source } => {
+                    DownloadError::Cache { action: action.to_string(), path, source }
+                }
+                other => DownloadError::Archive { asset: self.artifact.asset.clone(), problem: other.to_string() },
+            }
         }
 
         fn candidate(&self, entry: CacheEntry, fetched_now: bool) -> Candidate {
@@ -197,9 +210,11 @@ mod provide {
         }
     }
 
-    fn save(body: &mut dyn std::io::Read, path: &Path) -> Result<u64, extract::ArchiveError> {
-        let mut file = std::fs::File::create(path).map_err(extract::ArchiveError::from)?;
-        std::io::copy(body, &mut file).map_err(extract::ArchiveError::from)
+    /// Saves a body to `path` (a transport read failure is told apart by the fetch layer itself).
+    fn save(body: &mut dyn std::io::Read, path: &Path) -> Result<u64, ArchiveError> {
+        let io = |source| ArchiveError::Io { action: "write", path: path.to_path_buf(), source };
+        let mut file = std::fs::File::create(path).map_err(io)?;
+        std::io::copy(body, &mut file).map_err(io)
     }
 
     /// `ONNXRUNTIME_MIRROR`, the builder's mirror, or GitHub's release downloads.
