@@ -3,7 +3,7 @@
 //! Tables are found through the section headers; when those are stripped or damaged, through the
 //! program headers, which are all the loader itself reads.
 
-use super::input::{Endian, Fields, Input};
+use super::input::{Endian, Fields, Input, Table};
 use super::{BinaryError, BinaryInfo, Format, VersionNeed, arch_words};
 use crate::target::{Arch, Os};
 
@@ -144,7 +144,7 @@ fn header(input: &Input) -> Result<Header, BinaryError> {
 }
 
 /// A byte range of the file, checked to lie inside it when made.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 struct Region {
     offset: u64,
     size: u64,
@@ -188,6 +188,19 @@ struct SectionTables {
 /// a dynamic table (shared libraries and dynamic executables; not objects or static executables).
 pub(super) fn parse(input: Input) -> Result<BinaryInfo, BinaryError> {
     let h = header(&input)?;
+    let mut info = describe(&h);
+    // The loader needs the program headers: a file whose program headers (or segments) are cut off
+    // cannot load, so that is an error. Section headers are optional at run time (`strip` can drop
+    // them), so trouble there only means falling back to the program headers.
+    let segments = segments(&input, &h)?;
+    let sections = section_tables(&input, &h).unwrap_or_default();
+    if let Some(region) = sections.dynamic.or(segments.dynamic) {
+        read_dynamic(&input, h.layout, region, &sections, &segments, &mut info)?;
+    }
+    Ok(info)
+}
+
+fn describe(h: &Header) -> BinaryInfo {
     let arch = arch(h.machine);
     let description = format!(
         "ELF {}-bit {}{}",
@@ -197,19 +210,21 @@ pub(super) fn parse(input: Input) -> Result<BinaryInfo, BinaryError> {
     );
     // SYSV (0) and GNU (3) are what Linux toolchains write; others (FreeBSD's 9, ...) are not Linux.
     let os = matches!(h.osabi, 0 | 3).then_some(Os::Linux);
-    let mut info = BinaryInfo::new(Format::Elf, os, vec![arch], description);
+    BinaryInfo::new(Format::Elf, os, vec![arch], description)
+}
 
-    // The loader needs the program headers: a file whose program headers (or segments) are cut off
-    // cannot load, so that is an error. Section headers are optional at run time (`strip` can drop
-    // them), so trouble there only means falling back to the program headers.
-    let segments = segments(&input, &h)?;
-    let sections = section_tables(&input, &h).unwrap_or_default();
-    let Some(dynamic_region) = sections.dynamic.or(segments.dynamic) else {
-        return Ok(info);
-    };
-    let dynamic = dynamic_entries(&input, h.layout, dynamic_region)?;
+/// Fills in the names of the dynamic table at `region` and the version tables.
+fn read_dynamic(
+    input: &Input,
+    layout: Layout,
+    region: Region,
+    sections: &SectionTables,
+    segments: &Segments,
+    info: &mut BinaryInfo,
+) -> Result<(), BinaryError> {
+    let dynamic = dynamic_entries(input, layout, region)?;
     let strings = sections.strings.or_else(|| segments.map_table(dynamic.strtab, dynamic.strsz));
-    let names = Names { input: &input, strings };
+    let names = Names::new(input, strings);
 
     info.soname = dynamic.soname.map(|o| names.get(o, "DT_SONAME")).transpose()?;
     for &offset in &dynamic.needed {
@@ -226,15 +241,20 @@ pub(super) fn parse(input: Input) -> Result<BinaryInfo, BinaryError> {
     let from_dynamic = |address: Option<u64>, count: Option<u64>| {
         Some(VersionTable { region: segments.map(address?)?, count, strings: None })
     };
+    // Version names normally live in the same string table as the dynamic names; share its reads.
+    let names_for = |table: &VersionTable| match table.strings {
+        Some(own) if Some(own) != strings => Some(Names::new(input, Some(own))),
+        _ => None,
+    };
     if let Some(table) = sections.verdef.or_else(|| from_dynamic(dynamic.verdef, dynamic.verdefnum)) {
-        let names = Names { input: &input, strings: table.strings.or(strings) };
-        info.version_definitions = version_definitions(&input, h.layout, table, &names)?;
+        let own = names_for(&table);
+        info.version_definitions = version_definitions(input, layout, table, own.as_ref().unwrap_or(&names))?;
     }
     if let Some(table) = sections.verneed.or_else(|| from_dynamic(dynamic.verneed, dynamic.verneednum)) {
-        let names = Names { input: &input, strings: table.strings.or(strings) };
-        info.version_needs = version_needs(&input, h.layout, table, &names)?;
+        let own = names_for(&table);
+        info.version_needs = version_needs(input, layout, table, own.as_ref().unwrap_or(&names))?;
     }
-    Ok(info)
+    Ok(())
 }
 
 /// One section header's fields used here.
@@ -445,30 +465,24 @@ fn dynamic_entries(input: &Input, layout: Layout, region: Region) -> Result<Dyna
     Ok(d)
 }
 
-/// Names by offset into one string table.
-struct Names<'i, 'a> {
-    input: &'i Input<'a>,
-    strings: Option<Region>,
-}
+/// Names by offset into one string table (absent when the file names none).
+struct Names<'i, 'a>(Option<Table<'i, 'a>>);
 
-impl Names<'_, '_> {
+impl<'i, 'a> Names<'i, 'a> {
+    fn new(input: &'i Input<'a>, strings: Option<Region>) -> Names<'i, 'a> {
+        Names(strings.map(|r| Table::new(input, r.offset, r.end(), "the string table")))
+    }
+
     fn get(&self, offset: u64, what: &str) -> Result<String, BinaryError> {
         let table = self
-            .strings
+            .0
+            .as_ref()
             .ok_or_else(|| BinaryError::Malformed(format!("{what} names a string, but there is no string table")))?;
         let at = table
-            .offset
+            .start()
             .checked_add(offset)
             .ok_or_else(|| BinaryError::Malformed(format!("{what}: string offset {offset} is impossible")))?;
-        self.input.c_string(at, table.end(), what)
-    }
-}
-
-/// A fixed-size record at `at`, which must lie inside its table (`end`).
-fn record(input: &Input, at: u64, len: usize, end: u64, what: &str) -> Result<Vec<u8>, BinaryError> {
-    match at.checked_add(len as u64) {
-        Some(record_end) if record_end <= end => input.read(at, len, what),
-        _ => Err(BinaryError::Malformed(format!("{what} at offset {at} lies outside its table"))),
+        table.c_string(at, what)
     }
 }
 
@@ -491,11 +505,11 @@ fn version_definitions(
     names: &Names,
 ) -> Result<Vec<String>, BinaryError> {
     let what = "a version definition";
-    let end = table.region.end();
+    let records = Table::new(input, table.region.offset, table.region.end(), "the version definitions");
     let mut at = table.region.offset;
     let mut found = Vec::new();
     for _ in 0..record_limit(&table) {
-        let bytes = record(input, at, 20, end, what)?;
+        let bytes = records.record(at, 20, what)?;
         let f = layout.fields(&bytes);
         let revision = f.u16(0)?;
         if revision != 1 {
@@ -503,7 +517,7 @@ fn version_definitions(
         }
         let (flags, aux_count, aux, next) = (f.u16(2)?, f.u16(6)?, f.u32(12)?, f.u32(16)?);
         if flags & VER_FLG_BASE == 0 && aux_count > 0 {
-            let aux_bytes = record(input, advance(at, aux, what)?, 8, end, what)?;
+            let aux_bytes = records.record(advance(at, aux, what)?, 8, what)?;
             let name = names.get(layout.fields(&aux_bytes).u32(0)?.into(), "a version definition name")?;
             if !found.contains(&name) {
                 found.push(name);
@@ -526,12 +540,12 @@ fn version_needs(
     names: &Names,
 ) -> Result<Vec<VersionNeed>, BinaryError> {
     let what = "a version need";
-    let end = table.region.end();
+    let records = Table::new(input, table.region.offset, table.region.end(), "the version needs");
     let mut at = table.region.offset;
     let mut needs = Vec::new();
     let mut budget = MAX_NAMES;
     for _ in 0..record_limit(&table) {
-        let bytes = record(input, at, 16, end, what)?;
+        let bytes = records.record(at, 16, what)?;
         let f = layout.fields(&bytes);
         let revision = f.u16(0)?;
         if revision != 1 {
@@ -543,7 +557,7 @@ fn version_needs(
         let mut aux_at = advance(at, aux, what)?;
         for _ in 0..usize::from(aux_count).min(budget) {
             budget -= 1;
-            let aux_bytes = record(input, aux_at, 16, end, what)?;
+            let aux_bytes = records.record(aux_at, 16, what)?;
             let a = layout.fields(&aux_bytes);
             need.versions.push(names.get(a.u32(8)?.into(), "a needed version name")?);
             match a.u32(12)? {

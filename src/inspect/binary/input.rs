@@ -1,7 +1,7 @@
 //! Positioned reads: the parsers ask for the few byte ranges they need, never for the whole file, and
 //! every range is checked against the file's size before anything is allocated for it.
 
-use std::cell::Cell;
+use std::cell::{Cell, OnceCell};
 use std::fs::File;
 use std::io;
 use std::path::Path;
@@ -19,6 +19,9 @@ pub(super) const MAX_TOTAL_READ: u64 = 8 << 20;
 pub(super) const MAX_STRING: usize = 4096;
 /// Most names are short: the first read of a string is this long, a second one goes to [`MAX_STRING`].
 const FIRST_STRING_READ: usize = 128;
+/// A table's first bytes are read in one go, up to this much: string and version tables of real
+/// libraries fit, so their names and records cost no further reads.
+const TABLE_HEAD: u64 = 16 * 1024;
 
 /// A random-access byte source: a file on disk or a slice in memory.
 pub(crate) trait ReadAt {
@@ -208,6 +211,69 @@ impl<'a> Input<'a> {
             Some(end) if end <= self.len => Ok(()),
             _ => Err(past_end(what, offset, len, self.len)),
         }
+    }
+}
+
+/// A table inside the input (string table, version records, import names): records and names are
+/// served from its first [`TABLE_HEAD`] bytes, read once, and read one by one beyond that.
+pub(super) struct Table<'i, 'a> {
+    input: &'i Input<'a>,
+    start: u64,
+    end: u64,
+    what: &'static str,
+    head: OnceCell<Vec<u8>>,
+}
+
+impl<'i, 'a> Table<'i, 'a> {
+    /// The table at `start..end`; the caller has checked that the range lies inside `input`.
+    pub(super) fn new(input: &'i Input<'a>, start: u64, end: u64, what: &'static str) -> Table<'i, 'a> {
+        Table { input, start, end: end.max(start), what, head: OnceCell::new() }
+    }
+
+    pub(super) fn start(&self) -> u64 {
+        self.start
+    }
+
+    fn head(&self) -> Result<&[u8], BinaryError> {
+        if let Some(head) = self.head.get() {
+            return Ok(head);
+        }
+        let len = (self.end - self.start).min(TABLE_HEAD) as usize;
+        let bytes = self.input.read(self.start, len, self.what)?;
+        Ok(self.head.get_or_init(|| bytes))
+    }
+
+    /// The head's bytes from `at` on, when `at` falls inside the head.
+    fn in_head(&self, at: u64) -> Result<Option<&[u8]>, BinaryError> {
+        let head = self.head()?;
+        Ok(at.checked_sub(self.start).and_then(|i| head.get(usize::try_from(i).ok()?..)).filter(|r| !r.is_empty()))
+    }
+
+    /// `len` bytes at the absolute offset `at`, which must lie inside the table.
+    pub(super) fn record(&self, at: u64, len: usize, what: &str) -> Result<Vec<u8>, BinaryError> {
+        match at.checked_add(len as u64) {
+            Some(end) if at >= self.start && end <= self.end => {}
+            _ => return Err(BinaryError::Malformed(format!("{what} at offset {at} lies outside {}", self.what))),
+        }
+        match self.in_head(at)?.and_then(|rest| rest.get(..len)) {
+            Some(bytes) => Ok(bytes.to_vec()),
+            None => self.input.read(at, len, what),
+        }
+    }
+
+    /// The NUL-terminated name at the absolute offset `at` inside the table.
+    pub(super) fn c_string(&self, at: u64, what: &str) -> Result<String, BinaryError> {
+        if at < self.start {
+            return Err(BinaryError::Malformed(format!("{what} at offset {at} lies outside {}", self.what)));
+        }
+        if let Some(rest) = self.in_head(at)? {
+            let window = rest.get(..MAX_STRING + 1).unwrap_or(rest);
+            if let Some(name) = name_before_nul(window) {
+                return Ok(name);
+            }
+        }
+        // Past the head, or running past its end: the general reader decides.
+        self.input.c_string(at, self.end, what)
     }
 }
 

@@ -2,7 +2,7 @@
 //! magic (PE32 or PE32+), and the DLL names of the import directory. Also the machine of a COFF
 //! object or import object, for the members of `.lib` archives.
 
-use super::input::{Endian, Fields, Input};
+use super::input::{Endian, Fields, Input, Table};
 use super::{BinaryError, BinaryInfo, Format, arch_words};
 use crate::target::{Arch, Os};
 
@@ -155,6 +155,9 @@ fn imports(
     // The directory's size (terminator included) bounds the read; the all-zero terminator ends it.
     let count =
         (u64::from(size) / IMPORT_DESCRIPTOR as u64).min((end - offset) / IMPORT_DESCRIPTOR as u64).min(MAX_IMPORTS);
+    // Linkers put the DLL names shortly after the descriptors: one read from the directory on
+    // serves most of them.
+    let near = Table::new(input, offset, end, "the import section");
     input.entries(offset, count, IMPORT_DESCRIPTOR, "the import directory", |descriptor| {
         let name_rva = le(descriptor).u32(12)?;
         if name_rva == 0 {
@@ -162,7 +165,12 @@ fn imports(
         }
         let (at, limit) = map(name_rva)
             .ok_or_else(|| BinaryError::Malformed("an import name is outside every section".to_string()))?;
-        names.push(input.c_string(at, limit, "an imported DLL name")?);
+        let name = if at >= offset && limit == end {
+            near.c_string(at, "an imported DLL name")?
+        } else {
+            input.c_string(at, limit, "an imported DLL name")?
+        };
+        names.push(name);
         Ok(true)
     })
 }
