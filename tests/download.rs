@@ -71,10 +71,8 @@ impl Scene {
     /// Published entries (hash-named dirs) in the cache.
     fn entries(&self) -> Vec<String> {
         let Ok(dir) = fs::read_dir(self.cache()) else { return Vec::new() };
-        let mut names: Vec<String> = dir
-            .map(|e| e.unwrap().file_name().into_string().unwrap())
-            .filter(|n| !n.starts_with('.'))
-            .collect();
+        let mut names: Vec<String> =
+            dir.map(|e| e.unwrap().file_name().into_string().unwrap()).filter(|n| !n.starts_with('.')).collect();
         names.sort();
         names
     }
@@ -197,7 +195,9 @@ fn not_found_is_final_and_says_how_out() {
     assert!(matches!(download_error(&err), DownloadError::Http { status: 404, attempts: 1, .. }), "{err}");
     assert_eq!(server.hits(&archive.url_path("1.22.0")), 1, "no retry on 404");
     let text = err.to_string();
-    for words in [archive.url_path("1.22.0").as_str(), "1.22", "ONNXRUNTIME_MIRROR", "ONNXRUNTIME_OFFLINE", "ONNXRUNTIME_DIR"] {
+    for words in
+        [archive.url_path("1.22.0").as_str(), "1.22", "ONNXRUNTIME_MIRROR", "ONNXRUNTIME_OFFLINE", "ONNXRUNTIME_DIR"]
+    {
         assert!(text.contains(words), "missing {words:?} in:\n{text}");
     }
     assert!(scene.temps().is_empty());
@@ -258,7 +258,9 @@ fn concurrent_probes_download_once() {
             fs::create_dir_all(&out).unwrap();
             vars.retain(|(n, _)| n != "OUT_DIR");
             vars.push(("OUT_DIR".into(), out.into_os_string()));
-            std::thread::spawn(move || Config::new().env(Env::from_vars(vars)).cargo_metadata(false).probe())
+            std::thread::spawn(move || {
+                Config::new().env(Env::from_vars(vars)).cargo_metadata(false).version("1.22").probe()
+            })
         })
         .collect();
     let libs: Vec<Library> = handles.into_iter().map(|h| h.join().unwrap().unwrap()).collect();
@@ -348,7 +350,10 @@ fn cross_compiling_downloads_the_target_archive_and_refuses_a_wrong_one() {
     server.route(&arm.url_path("1.22.0"), Reply::ok(arm.bytes.clone()));
     server.route(&x64.url_path("1.22.0"), Reply::ok(x64.bytes.clone()));
     scene
-        .manifest(&[arm.manifest_line("1.22.0", "linux-aarch64", "cpu"), x64.manifest_line("1.22.0", "linux-x64", "cpu")])
+        .manifest(&[
+            arm.manifest_line("1.22.0", "linux-aarch64", "cpu"),
+            x64.manifest_line("1.22.0", "linux-x64", "cpu"),
+        ])
         .set("ONNXRUNTIME_MIRROR", server.url(""));
     let lib = scene.probe().unwrap();
     assert_eq!(lib.target, AARCH64);
@@ -357,9 +362,7 @@ fn cross_compiling_downloads_the_target_archive_and_refuses_a_wrong_one() {
 
     // A manifest that (wrongly) lists the x86_64 archive for aarch64: inspection refuses it.
     let mut wrong = Scene::new(AARCH64);
-    wrong
-        .manifest(&[x64.manifest_line("1.22.0", "linux-aarch64", "cpu")])
-        .set("ONNXRUNTIME_MIRROR", server.url(""));
+    wrong.manifest(&[x64.manifest_line("1.22.0", "linux-aarch64", "cpu")]).set("ONNXRUNTIME_MIRROR", server.url(""));
     let err = wrong.probe().unwrap_err();
     let report = err.report().unwrap();
     assert!(matches!(report.attempts.last().unwrap().verdict, Verdict::WrongArch { .. }), "{err}");

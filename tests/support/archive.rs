@@ -17,7 +17,12 @@ pub struct Archive {
 impl Archive {
     /// A manifest line for this archive.
     pub fn manifest_line(&self, version: &str, platform: &str, variant: &str) -> String {
-        format!("{version} {platform} {variant} {} {} {} built by the tests\n", self.asset, self.sha256, self.bytes.len())
+        format!(
+            "{version} {platform} {variant} {} {} {} built by the tests\n",
+            self.asset,
+            self.sha256,
+            self.bytes.len()
+        )
     }
 
     /// Writes `<mirror>/v<version>/<asset>` (the layout a mirror serves) and returns the file's path.
@@ -43,6 +48,8 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
 pub fn tgz(root: &Path, top: &str, asset: &str) -> Archive {
     let mut builder = tar::Builder::new(flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast()));
     builder.follow_symlinks(false);
+    // Linkers leave holes in files; the official archives have no sparse entries (and we refuse them).
+    builder.sparse(false);
     builder.mode(tar::HeaderMode::Deterministic);
     builder.append_dir_all(top, root).unwrap();
     let bytes = builder.into_inner().unwrap().finish().unwrap();
