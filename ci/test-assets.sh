@@ -12,7 +12,7 @@ sha512=b7086cd42d82fc1164cf5c9ce4e634288536194aba0d444eee10f86f1e50d90cb79c0309c
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 dest="$repo/.test-assets/onnxruntime-node-$version"
 files=(
-    bin/napi-v6/darwin/arm64/libonnxruntime.$version.dylib
+    "bin/napi-v6/darwin/arm64/libonnxruntime.$version.dylib"
     bin/napi-v6/win32/x64/onnxruntime.dll
     bin/napi-v6/win32/arm64/onnxruntime.dll
     bin/napi-v6/linux/x64/libonnxruntime.so.1
