@@ -65,17 +65,24 @@ mod inspect;
 mod library;
 #[cfg(feature = "download")]
 mod manifest;
+mod probe;
 mod request;
 mod sources;
 mod stage;
 mod target;
 mod version;
 
+/// The integration tests' support code, shared with the unit tests.
+#[cfg(test)]
+#[path = "../tests/support/mod.rs"]
+mod test_support;
+
 pub use config::Config;
 pub use emit::LIB_PATH_ENV;
 pub use env::Env;
 pub use error::{Attempt, DownloadError, Error, Report, Verdict};
 pub use library::Library;
+pub use probe::Survey;
 pub use request::{LinkKind, Request, Variant};
 pub use sources::{Origin, SourceKind};
 pub use target::{Arch, Os, Target};

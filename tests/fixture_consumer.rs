@@ -1,6 +1,8 @@
 //! A real downstream crate (tests/fixtures/consumer) whose build.rs makes the one call a crate author
 //! writes, built by cargo and then run *directly* — no `cargo run`, no `LD_LIBRARY_PATH` — to show the
 //! library it linked is the one it loads.
+// Probes return the crate's full error report; its size does not matter in tests.
+#![allow(clippy::result_large_err)]
 
 mod support;
 

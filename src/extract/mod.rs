@@ -94,6 +94,7 @@ pub(crate) enum ArchiveError {
 impl ArchiveError {
     /// A local I/O failure rather than a fault of the archive: retrying with more space or other
     /// permissions may succeed, fetching the archive again will not help.
+    #[cfg(test)]
     pub(crate) fn is_io(&self) -> bool {
         matches!(self, ArchiveError::Io { .. })
     }

@@ -208,6 +208,7 @@ impl Manifest {
     }
 
     /// Every artifact: shipped ones in release order, then added ones in the order they were read.
+    #[cfg_attr(not(test), allow(dead_code, reason = "for the CLI's listings"))]
     pub(crate) fn artifacts(&self) -> impl Iterator<Item = &Artifact> {
         self.artifacts.iter()
     }

@@ -20,6 +20,7 @@ pub(crate) struct Outcome {
 }
 
 impl Outcome {
+    #[cfg(not(feature = "download"))]
     fn skipped(location: &str, reason: String) -> Outcome {
         Outcome {
             attempt: Attempt {
@@ -64,6 +65,40 @@ pub(crate) fn candidate(
     let plan = Plan::new(config, target, request, vars).map_err(|e| Outcome::failed("official release archives", e))?;
     let location = plan.url.clone();
     plan.provide(config, vars).map_err(|e| Outcome::failed(&location, e))
+}
+
+/// The cached archive as a candidate, without downloading (for surveys): when it is not cached,
+/// the attempt says what a build would download.
+#[cfg(feature = "download")]
+pub(crate) fn cached(
+    config: &Config,
+    target: &Target,
+    request: &Request,
+    vars: &Vars<'_>,
+) -> Result<Candidate, Outcome> {
+    let plan = Plan::new(config, target, request, vars).map_err(|e| Outcome::failed("official release archives", e))?;
+    match plan.cache.lookup(&plan.artifact.sha256) {
+        Some(entry) => Ok(plan.candidate(entry, false)),
+        None if plan.offline.is_some() => Err(Outcome::failed(&plan.url, plan.offline_error())),
+        None => Err(Outcome {
+            attempt: Attempt {
+                source: SourceKind::Download,
+                location: plan.url.clone(),
+                verdict: Verdict::WouldDownload { url: plan.url.clone(), sha256: plan.artifact.sha256.clone() },
+            },
+            error: None,
+        }),
+    }
+}
+
+#[cfg(not(feature = "download"))]
+pub(crate) fn cached(
+    config: &Config,
+    target: &Target,
+    request: &Request,
+    vars: &Vars<'_>,
+) -> Result<Candidate, Outcome> {
+    candidate(config, target, request, vars)
 }
 
 #[cfg(feature = "download")]
@@ -116,13 +151,8 @@ mod provide {
             if let Some(entry) = self.cache.lookup(sha) {
                 return Ok(self.candidate(entry, false));
             }
-            if let Some(switch) = &self.offline {
-                return Err(DownloadError::Offline {
-                    asset: self.artifact.asset.clone(),
-                    version: self.artifact.version,
-                    cache_dir: self.cache.root().to_path_buf(),
-                    switch: switch.clone(),
-                });
+            if self.offline.is_some() {
+                return Err(self.offline_error());
             }
             let settings = HttpSettings::from_vars(vars, config.http_timeout)?;
             let _lock = self.cache.lock(sha, &self.artifact.asset)?;
@@ -170,6 +200,7 @@ mod provide {
                     expected: artifact.sha256.clone(),
                     actual: fetched.sha256,
                     bytes: fetched.bytes,
+                    content_type: fetched.content_type,
                 });
             }
             if artifact.archive == ArchiveKind::Zip {
@@ -182,6 +213,15 @@ mod provide {
             self.cache.publish(staging, &artifact.sha256, &artifact.asset, &root)
         }
 
+        pub(crate) fn offline_error(&self) -> DownloadError {
+            DownloadError::Offline {
+                asset: self.artifact.asset.clone(),
+                version: self.artifact.version,
+                cache_dir: self.cache.root().to_path_buf(),
+                switch: self.offline.clone().unwrap_or_default(),
+            }
+        }
+
         /// Local write failures (a full disk) are cache errors; everything else is the archive's fault.
         fn archive_failure(&self, error: ArchiveError) -> DownloadError {
             match error {
@@ -192,7 +232,7 @@ mod provide {
             }
         }
 
-        fn candidate(&self, entry: CacheEntry, fetched_now: bool) -> Candidate {
+        pub(crate) fn candidate(&self, entry: CacheEntry, fetched_now: bool) -> Candidate {
             Candidate {
                 source: SourceKind::Download,
                 origin: Origin::Download {

@@ -6,6 +6,7 @@
 //! loading and release mismatches behave as with the real thing.
 #![allow(dead_code)]
 
+#[cfg(feature = "download")]
 pub mod archive;
 pub mod server;
 

@@ -2,10 +2,7 @@
 //! 32-bit and big-endian ELF, Mach-O and PE files linked with LLVM's linkers, the real ORT 1.30.0
 //! libraries of the `onnxruntime-node` npm package, and hostile variants of all of them.
 
-// Formatted by its owner, not through this module.
-#[rustfmt::skip]
-#[path = "../../../../tests/support/mod.rs"]
-mod support;
+use crate::test_support as support;
 
 mod archive;
 mod assets;
