@@ -62,6 +62,8 @@ mod extract;
 #[cfg(feature = "download")]
 mod fetch;
 mod inspect;
+#[doc(hidden)]
+pub mod internal;
 mod library;
 #[cfg(feature = "download")]
 mod manifest;

@@ -13,7 +13,7 @@
 // Nothing calls into this module until the download source is wired to it; the expectation then
 // fails and should be removed with it.
 
-mod parse;
+pub(crate) mod parse;
 mod platform;
 
 use std::env;
