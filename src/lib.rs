@@ -54,6 +54,7 @@
 #[cfg(feature = "download")]
 mod cache;
 mod config;
+mod dependent;
 mod emit;
 mod env;
 mod error;
@@ -80,6 +81,7 @@ mod version;
 mod test_support;
 
 pub use config::Config;
+pub use dependent::{dependent_rpath, dependent_rpath_lines};
 pub use emit::LIB_PATH_ENV;
 pub use env::Env;
 pub use error::{Attempt, DownloadError, Error, Report, Verdict};

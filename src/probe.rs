@@ -13,7 +13,7 @@ use crate::library::Library;
 use crate::request::{LinkKind, Request, Variant};
 use crate::sources::{self, Candidate, Origin, SourceKind};
 use crate::stage;
-use crate::target::Target;
+use crate::target::{Os, Target};
 use crate::version::VersionReq;
 
 /// What a survey saw: every candidate of every source with its verdict, and what a build would do.
@@ -316,6 +316,12 @@ impl Probe<'_> {
             Some(out_dir) => Some(stage::stage(&inspected, out_dir)?),
             None => None,
         };
+        // Windows has no rpath: its loader looks beside the executable, so the DLLs always go there.
+        let copy = out_dir.is_some() && (self.config.copy_to_target_dir || *self.target.os() == Os::Windows);
+        let copied = match (&out_dir, copy) {
+            (Some(out_dir), true) => stage::copy_next_to_executables(&inspected, out_dir)?,
+            _ => Vec::new(),
+        };
         let (lib_dir, include_dir, runtime_files, load_path) = match &staged {
             Some(s) => (s.lib_dir.clone(), s.include_dir.clone(), s.files.clone(), s.library.clone()),
             None => (
@@ -330,11 +336,17 @@ impl Probe<'_> {
         let watch: Vec<&Path> = if in_cache { Vec::new() } else { vec![inspected.library.as_path()] };
         let links = self.config.env.cargo_var("CARGO_MANIFEST_LINKS");
         let root = inspected.candidate.root.clone();
+        let rpath = match (self.config.rpath, copy, self.target.os()) {
+            (false, _, _) => None,
+            (true, true, Os::MacOs) => Some("@loader_path".to_string()),
+            (true, true, _) => Some("$ORIGIN".to_string()),
+            (true, false, _) => lib_dir.to_str().map(str::to_string),
+        };
         let plan = LinkPlan {
             target: self.target,
             link: request.link,
             lib_dir: &lib_dir,
-            rpath: self.config.rpath,
+            rpath,
             watch,
             load_path: Some(&load_path),
             metadata: links.map(|_| Metadata {
@@ -355,7 +367,7 @@ impl Probe<'_> {
             variant: request.variant,
             origin: inspected.candidate.origin.clone(),
             library_file: inspected.library.clone(),
-            runtime_files,
+            runtime_files: runtime_files.into_iter().chain(copied).collect(),
             directives,
         })
     }
