@@ -15,8 +15,9 @@ pub(crate) struct LinkPlan<'a> {
     pub link: LinkKind,
     /// The directory linked from (the staged one in a build script).
     pub lib_dir: &'a Path,
-    /// Emit an rpath to `lib_dir` for this package's binaries.
-    pub rpath: bool,
+    /// The rpath entry for this package's binaries: the staged directory, `$ORIGIN` /
+    /// `@loader_path` when the run-time files are copied next to the executables, or none.
+    pub rpath: Option<String>,
     /// Files used from outside `OUT_DIR` and the cache, whose change should rerun the build script.
     pub watch: Vec<&'a Path>,
     /// The absolute path a `dlopen` user should load.
@@ -42,8 +43,8 @@ pub(crate) fn link_lines(plan: &LinkPlan<'_>) -> Result<Vec<String>, Error> {
         LinkKind::Dynamic => lines.push("cargo:rustc-link-lib=dylib=onnxruntime".into()),
         LinkKind::Static => lines.push("cargo:rustc-link-lib=static=onnxruntime".into()),
     }
-    if plan.rpath && plan.link == LinkKind::Dynamic {
-        lines.extend(rpath_lines(plan.target, dir));
+    if let (Some(entry), LinkKind::Dynamic) = (&plan.rpath, plan.link) {
+        lines.extend(rpath_lines(plan.target, entry));
     }
     for file in &plan.watch {
         // cargo reads its directives as UTF-8; a path it cannot read is simply not watched.
@@ -59,6 +60,9 @@ pub(crate) fn link_lines(plan: &LinkPlan<'_>) -> Result<Vec<String>, Error> {
             lines.push(format!("cargo:root={root}"));
         }
         lines.push(format!("cargo:lib_dir={dir}"));
+        if let Some(entry) = &plan.rpath {
+            lines.push(format!("cargo:rpath={entry}"));
+        }
         if let Some(include) = meta.include.and_then(Path::to_str) {
             lines.push(format!("cargo:include={include}"));
         }
@@ -68,16 +72,25 @@ pub(crate) fn link_lines(plan: &LinkPlan<'_>) -> Result<Vec<String>, Error> {
     Ok(lines)
 }
 
-/// The rpath lines for a directory, for targets whose loader reads an rpath.
-pub(crate) fn rpath_lines(target: &Target, dir: &str) -> Vec<String> {
-    match target.os() {
-        Os::Linux | Os::MacOs if !dir.contains(',') => vec![format!("cargo:rustc-link-arg=-Wl,-rpath,{dir}")],
-        // `-Wl,` splits on commas, so a directory with one goes through `-Xlinker` word by word.
-        Os::Linux | Os::MacOs => {
-            ["-Xlinker", "-rpath", "-Xlinker", dir].iter().map(|arg| format!("cargo:rustc-link-arg={arg}")).collect()
-        }
-        _ => Vec::new(),
+/// The rpath lines for one entry, for targets whose loader reads an rpath.
+///
+/// On Linux the entry goes in `DT_RPATH` (`--disable-new-dtags`), not `DT_RUNPATH`: the loader
+/// consults `DT_RPATH` before `LD_LIBRARY_PATH`, so a binary keeps loading the release it was linked
+/// against even when another release comes first on the library path. With ORT's per-release symbol
+/// versions (`VERS_1.X.Y`), any other release would fail to load anyway.
+pub(crate) fn rpath_lines(target: &Target, entry: &str) -> Vec<String> {
+    let mut args: Vec<String> = match target.os() {
+        Os::Linux => vec!["-Wl,--disable-new-dtags".into()],
+        Os::MacOs => Vec::new(),
+        _ => return Vec::new(),
+    };
+    if entry.contains(',') {
+        // `-Wl,` splits on commas, so such a directory goes through `-Xlinker` word by word.
+        args.extend(["-Xlinker", "-rpath", "-Xlinker", entry].map(String::from));
+    } else {
+        args.push(format!("-Wl,-rpath,{entry}"));
     }
+    args.into_iter().map(|arg| format!("cargo:rustc-link-arg={arg}")).collect()
 }
 
 pub(crate) fn rerun_env_lines(names: &[String]) -> Vec<String> {

@@ -86,6 +86,11 @@ pub enum Verdict {
     Skipped {
         reason: String,
     },
+    /// Not in the cache; a build would download this archive (surveys only).
+    WouldDownload {
+        url: String,
+        sha256: String,
+    },
     /// The download source failed; the error itself is in [`Error::Download`] when it ends the probe.
     Failed {
         detail: String,
@@ -115,6 +120,9 @@ impl fmt::Display for Verdict {
             ),
             Verdict::Unusable { detail } => write!(f, "unusable: {detail}"),
             Verdict::Skipped { reason } => write!(f, "skipped: {reason}"),
+            Verdict::WouldDownload { url, sha256 } => {
+                write!(f, "not cached: a build would download {url} (sha256 {sha256})")
+            }
             Verdict::Failed { detail } => write!(f, "failed: {detail}"),
         }
     }
@@ -150,7 +158,7 @@ pub enum DownloadError {
     /// A `file://` URL names a file that cannot be read (the local counterpart of HTTP 404).
     LocalFile { url: String, path: PathBuf, source: io::Error },
     /// The bytes received do not have the pinned SHA-256.
-    ChecksumMismatch { url: String, expected: String, actual: String, bytes: u64 },
+    ChecksumMismatch { url: String, expected: String, actual: String, bytes: u64, content_type: Option<String> },
     /// The archive broke a rule of the extraction allowlist, or is corrupt.
     Archive { asset: String, problem: String },
     /// The archive unpacked, but it does not look like an ONNX Runtime release.
@@ -208,10 +216,19 @@ impl fmt::Display for DownloadError {
             DownloadError::LocalFile { url, path, source } => {
                 write!(f, "could not read {} (from {url}): {source}", path.display())
             }
-            DownloadError::ChecksumMismatch { url, expected, actual, bytes } => write!(
-                f,
-                "checksum mismatch for {url}\n    expected sha256 {expected}\n    received sha256 {actual} ({bytes} bytes)"
-            ),
+            DownloadError::ChecksumMismatch { url, expected, actual, bytes, content_type } => {
+                write!(
+                    f,
+                    "checksum mismatch for {url}\n    expected sha256 {expected}\n    received sha256 {actual} ({bytes} bytes)"
+                )?;
+                match content_type {
+                    Some(kind) if kind.starts_with("text/html") => write!(
+                        f,
+                        "\n    the server sent a web page ({kind}), not an archive: a login portal or a proxy's error page?"
+                    ),
+                    _ => Ok(()),
+                }
+            }
             DownloadError::Archive { asset, problem } => write!(f, "refused archive {asset}: {problem}"),
             DownloadError::Layout { asset, found } => write!(
                 f,

@@ -54,6 +54,7 @@
 #[cfg(feature = "download")]
 mod cache;
 mod config;
+mod dependent;
 mod emit;
 mod env;
 mod error;
@@ -62,20 +63,30 @@ mod extract;
 #[cfg(feature = "download")]
 mod fetch;
 mod inspect;
+#[doc(hidden)]
+pub mod internal;
 mod library;
 #[cfg(feature = "download")]
 mod manifest;
+mod probe;
 mod request;
 mod sources;
 mod stage;
 mod target;
 mod version;
 
+/// The integration tests' support code, shared with the unit tests.
+#[cfg(test)]
+#[path = "../tests/support/mod.rs"]
+mod test_support;
+
 pub use config::Config;
+pub use dependent::{dependent_rpath, dependent_rpath_lines};
 pub use emit::LIB_PATH_ENV;
 pub use env::Env;
 pub use error::{Attempt, DownloadError, Error, Report, Verdict};
 pub use library::Library;
+pub use probe::Survey;
 pub use request::{LinkKind, Request, Variant};
 pub use sources::{Origin, SourceKind};
 pub use target::{Arch, Os, Target};

@@ -8,7 +8,6 @@
 //! (RUSTSEC-2018-0002, RUSTSEC-2021-0080, RUSTSEC-2025-0168, RUSTSEC-2026-0067).
 
 // Wired in by the cache, which unpacks into a private directory and publishes it by rename.
-#![cfg_attr(not(test), allow(dead_code, unused_imports))]
 
 mod tgz;
 mod zipfile;
@@ -95,6 +94,7 @@ pub(crate) enum ArchiveError {
 impl ArchiveError {
     /// A local I/O failure rather than a fault of the archive: retrying with more space or other
     /// permissions may succeed, fetching the archive again will not help.
+    #[cfg(test)]
     pub(crate) fn is_io(&self) -> bool {
         matches!(self, ArchiveError::Io { .. })
     }

@@ -60,6 +60,10 @@ fn unpack_entry<R: Read>(
     let corrupt = |e: io::Error| ArchiveError::corrupt(Some(&shown), e.to_string());
     // tar follows a PAX `size` over the header's; readers that do not would see other entries
     // (RUSTSEC-2026-0068). An honest writer only uses PAX for sizes the header cannot hold.
+    if header.entry_type().is_gnu_sparse() {
+        // Sparse entries carry their real size elsewhere; say what they are rather than "bad size".
+        return Err(ArchiveError::ForbiddenType { entry: shown, kind: type_name(header.entry_type()) });
+    }
     let header_size = header.entry_size().map_err(corrupt)?;
     if entry.size() != header_size {
         let problem = format!("its PAX size ({}) disagrees with its header size ({header_size})", entry.size());

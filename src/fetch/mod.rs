@@ -6,7 +6,6 @@
 //! `Content-Encoding` is ever decoded (ureq's `gzip` feature is off and no `Accept-Encoding` is sent),
 //! so the SHA-256 covers the bytes on the wire — the bytes the manifest pins.
 // Until the download source calls `fetch`, only the tests do.
-#![allow(dead_code)]
 
 mod body;
 mod file;
@@ -131,11 +130,13 @@ pub(crate) trait Progress {
 #[derive(Debug)]
 pub(crate) struct Fetched<T> {
     /// What the consumer returned.
+    #[cfg_attr(not(test), allow(dead_code, reason = "the download source's consumers return ()"))]
     pub value: T,
     /// SHA-256 of every byte of the body, lowercase hex.
     pub sha256: String,
     pub bytes: u64,
     /// Attempts made, this successful one included.
+    #[cfg_attr(not(test), allow(dead_code, reason = "asserted by the tests"))]
     pub attempts: u32,
     /// The server's `Content-Type`, so a caller can tell a login page from an archive.
     pub content_type: Option<String>,
@@ -210,7 +211,7 @@ fn fetch_with_retries<T, E>(
                     std::thread::sleep(settings.backoff_before(attempt, problem.retry_after()));
                     continue;
                 }
-                return Err(FetchError::Download(problem.into_error(url, attempt)));
+                return Err(FetchError::Download(with_roots(problem.into_error(url, attempt), settings)));
             }
         }
     }
@@ -284,6 +285,19 @@ impl Problem {
             Problem::Proxy { variable, value, reason } => DownloadError::Proxy { variable, value, reason },
             Problem::LocalFile { path, source } => DownloadError::LocalFile { url, path, source },
         }
+    }
+}
+
+/// A TLS failure says which extra roots were trusted, so "I set the bundle" can be checked at a glance.
+fn with_roots(error: DownloadError, settings: &HttpSettings) -> DownloadError {
+    match error {
+        DownloadError::Tls { url, mut cause } if !settings.extra_roots.is_empty() => {
+            let roots: Vec<String> =
+                settings.extra_roots.iter().map(|r| format!("{}={}", r.variable, r.path.display())).collect();
+            cause.push_str(&format!(" (extra roots trusted: {})", roots.join(", ")));
+            DownloadError::Tls { url, cause }
+        }
+        other => other,
     }
 }
 

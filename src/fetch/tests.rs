@@ -14,10 +14,7 @@ use super::*;
 use crate::env::Env;
 use crate::error::{Error, Report};
 
-#[path = "../../tests/support/server.rs"]
-mod server;
-
-use server::{ConnectProxy, Leaf, Reply, Server, Socks5Proxy, TestPki};
+use crate::test_support::server::{ConnectProxy, Leaf, Reply, Server, Socks5Proxy, TestPki};
 
 const TARGET: &str = "x86_64-unknown-linux-gnu";
 

@@ -20,6 +20,7 @@ pub(crate) struct Outcome {
 }
 
 impl Outcome {
+    #[cfg(not(feature = "download"))]
     fn skipped(location: &str, reason: String) -> Outcome {
         Outcome {
             attempt: Attempt {
@@ -66,6 +67,40 @@ pub(crate) fn candidate(
     plan.provide(config, vars).map_err(|e| Outcome::failed(&location, e))
 }
 
+/// The cached archive as a candidate, without downloading (for surveys): when it is not cached,
+/// the attempt says what a build would download.
+#[cfg(feature = "download")]
+pub(crate) fn cached(
+    config: &Config,
+    target: &Target,
+    request: &Request,
+    vars: &Vars<'_>,
+) -> Result<Candidate, Outcome> {
+    let plan = Plan::new(config, target, request, vars).map_err(|e| Outcome::failed("official release archives", e))?;
+    match plan.cache.lookup(&plan.artifact.sha256) {
+        Some(entry) => Ok(plan.candidate(entry, false)),
+        None if plan.offline.is_some() => Err(Outcome::failed(&plan.url, plan.offline_error())),
+        None => Err(Outcome {
+            attempt: Attempt {
+                source: SourceKind::Download,
+                location: plan.url.clone(),
+                verdict: Verdict::WouldDownload { url: plan.url.clone(), sha256: plan.artifact.sha256.clone() },
+            },
+            error: None,
+        }),
+    }
+}
+
+#[cfg(not(feature = "download"))]
+pub(crate) fn cached(
+    config: &Config,
+    target: &Target,
+    request: &Request,
+    vars: &Vars<'_>,
+) -> Result<Candidate, Outcome> {
+    candidate(config, target, request, vars)
+}
+
 #[cfg(feature = "download")]
 pub(crate) use provide::Plan;
 
@@ -75,7 +110,7 @@ mod provide {
 
     use super::*;
     use crate::cache::{Cache, CacheEntry};
-    use crate::extract::{self, Limits};
+    use crate::extract::{self, ArchiveError, Limits};
     use crate::fetch::{self, FetchError, HttpSettings};
     use crate::manifest::{self, ArchiveKind, Artifact, Manifest};
     use crate::sources::Origin;
@@ -116,13 +151,8 @@ mod provide {
             if let Some(entry) = self.cache.lookup(sha) {
                 return Ok(self.candidate(entry, false));
             }
-            if let Some(switch) = &self.offline {
-                return Err(DownloadError::Offline {
-                    asset: self.artifact.asset.clone(),
-                    version: self.artifact.version,
-                    cache_dir: self.cache.root().to_path_buf(),
-                    switch: switch.clone(),
-                });
+            if self.offline.is_some() {
+                return Err(self.offline_error());
             }
             let settings = HttpSettings::from_vars(vars, config.http_timeout)?;
             let _lock = self.cache.lock(sha, &self.artifact.asset)?;
@@ -146,20 +176,23 @@ mod provide {
             let staging = self.cache.staging(&artifact.sha256)?;
             let content = staging.content();
             let limits = Limits::default();
-            let archive_error = |problem: String| DownloadError::Archive { asset: artifact.asset.clone(), problem };
-            let fetched = match ArchiveKind::of(&artifact.asset) {
+            let fetched = match artifact.archive {
                 ArchiveKind::TarGz => fetch::fetch(&self.url, settings, progress, |body| {
-                    staging.reset_content().map_err(extract::ArchiveError::from)?;
-                    extract::unpack_tar_gz(body, &content, &limits)
+                    staging.reset_content().map_err(|source| ArchiveError::Io {
+                        action: "empty",
+                        path: content.clone(),
+                        source,
+                    })?;
+                    extract::unpack_tar_gz(body, &content, &limits).map(drop)
                 }),
                 ArchiveKind::Zip => {
                     let saved = staging.dir().join("archive.zip");
-                    fetch::fetch(&self.url, settings, progress, |body| save(body, &saved))
+                    fetch::fetch(&self.url, settings, progress, |body| save(body, &saved).map(drop))
                 }
             };
             let fetched = fetched.map_err(|e| match e {
                 FetchError::Download(e) => e,
-                FetchError::Consumer(e) => archive_error(e.to_string()),
+                FetchError::Consumer(e) => self.archive_failure(e),
             })?;
             if fetched.sha256 != artifact.sha256 {
                 return Err(DownloadError::ChecksumMismatch {
@@ -167,11 +200,12 @@ mod provide {
                     expected: artifact.sha256.clone(),
                     actual: fetched.sha256,
                     bytes: fetched.bytes,
+                    content_type: fetched.content_type,
                 });
             }
-            if ArchiveKind::of(&artifact.asset) == ArchiveKind::Zip {
+            if artifact.archive == ArchiveKind::Zip {
                 let saved = staging.dir().join("archive.zip");
-                extract::unpack_zip(&saved, &content, &limits).map_err(|e| archive_error(e.to_string()))?;
+                extract::unpack_zip(&saved, &content, &limits).map_err(|e| self.archive_failure(e))?;
                 let _ = std::fs::remove_file(&saved);
             }
             let root = extract::find_root(&content)
@@ -179,7 +213,26 @@ mod provide {
             self.cache.publish(staging, &artifact.sha256, &artifact.asset, &root)
         }
 
-        fn candidate(&self, entry: CacheEntry, fetched_now: bool) -> Candidate {
+        pub(crate) fn offline_error(&self) -> DownloadError {
+            DownloadError::Offline {
+                asset: self.artifact.asset.clone(),
+                version: self.artifact.version,
+                cache_dir: self.cache.root().to_path_buf(),
+                switch: self.offline.clone().unwrap_or_default(),
+            }
+        }
+
+        /// Local write failures (a full disk) are cache errors; everything else is the archive's fault.
+        fn archive_failure(&self, error: ArchiveError) -> DownloadError {
+            match error {
+                ArchiveError::Io { action, path, source } => {
+                    DownloadError::Cache { action: action.to_string(), path, source }
+                }
+                other => DownloadError::Archive { asset: self.artifact.asset.clone(), problem: other.to_string() },
+            }
+        }
+
+        pub(crate) fn candidate(&self, entry: CacheEntry, fetched_now: bool) -> Candidate {
             Candidate {
                 source: SourceKind::Download,
                 origin: Origin::Download {
@@ -197,9 +250,11 @@ mod provide {
         }
     }
 
-    fn save(body: &mut dyn std::io::Read, path: &Path) -> Result<u64, extract::ArchiveError> {
-        let mut file = std::fs::File::create(path).map_err(extract::ArchiveError::from)?;
-        std::io::copy(body, &mut file).map_err(extract::ArchiveError::from)
+    /// Saves a body to `path` (a transport read failure is told apart by the fetch layer itself).
+    fn save(body: &mut dyn std::io::Read, path: &Path) -> Result<u64, ArchiveError> {
+        let io = |source| ArchiveError::Io { action: "write", path: path.to_path_buf(), source };
+        let mut file = std::fs::File::create(path).map_err(io)?;
+        std::io::copy(body, &mut file).map_err(io)
     }
 
     /// `ONNXRUNTIME_MIRROR`, the builder's mirror, or GitHub's release downloads.

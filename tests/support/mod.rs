@@ -6,6 +6,8 @@
 //! loading and release mismatches behave as with the real thing.
 #![allow(dead_code)]
 
+#[cfg(feature = "download")]
+pub mod archive;
 pub mod server;
 
 use std::fs;
@@ -97,21 +99,23 @@ pub fn build_standin(dir: &Path, version: &str, target: &str) -> PathBuf {
 /// Builds a shared library named `file_name` exporting `OrtGetApiBase` that reports `version`.
 pub fn build_shared(dir: &Path, file_name: &str, soname: Option<&str>, version: &str, target: &str) -> PathBuf {
     fs::create_dir_all(dir).unwrap();
-    let src = dir.join(format!("{file_name}.c"));
-    let map = dir.join(format!("{file_name}.map"));
+    // Compile in a scratch dir with a plain path (linker arguments are text), then move it in place.
+    let scratch = tempdir();
+    let src = scratch.path().join("standin.c");
+    let map = scratch.path().join("standin.map");
     fs::write(&src, STANDIN_C).unwrap();
     fs::write(&map, format!("VERS_{version} {{\n  global: OrtGetApiBase;\n  local: *;\n}};\n")).unwrap();
-    let out = dir.join(file_name);
+    let built = scratch.path().join(file_name);
     let mut cmd = compiler(target);
-    cmd.arg("-shared").arg("-fPIC").arg(format!("-DORT_STANDIN_VERSION=\"{version}\"")).arg("-o").arg(&out).arg(&src);
+    cmd.arg("-shared").arg("-fPIC").arg(format!("-DORT_STANDIN_VERSION=\"{version}\"")).arg("-o").arg(&built).arg(&src);
     cmd.arg(format!("-Wl,--version-script={}", map.display()));
     if let Some(soname) = soname {
         cmd.arg(format!("-Wl,-soname,{soname}"));
     }
     let output = cmd.output().expect("the C compiler runs");
     assert!(output.status.success(), "building {file_name} failed: {}", String::from_utf8_lossy(&output.stderr));
-    fs::remove_file(&src).unwrap();
-    fs::remove_file(&map).unwrap();
+    let out = dir.join(file_name);
+    fs::copy(&built, &out).unwrap();
     out
 }
 

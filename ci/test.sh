@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# The whole test suite, exactly as CI runs it (`.ci/run` calls this). Run from anywhere:
+#   bash ci/test.sh
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+start=$SECONDS
+step() { printf '\n=== %s (%ds)\n' "$*" $((SECONDS - start)); }
+
+step "setup: system packages and test assets"
+bash ci/setup.sh
+
+step "format and lints"
+cargo fmt --check
+cargo clippy --locked --all-targets --all-features -- -D warnings
+
+step "library without the download feature (what a lean user compiles)"
+cargo build --locked --no-default-features
+cargo test --locked --no-default-features --lib
+
+step "unit and integration tests"
+cargo test --locked --all-features
+
+step "done in $((SECONDS - start)) s"

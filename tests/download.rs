@@ -1,0 +1,394 @@
+//! The download source end to end: archives in the official layout holding a real stand-in library,
+//! served from loopback through `ONNXRUNTIME_MIRROR`, described by a test manifest, fetched into a
+//! fresh cache, verified, unpacked, inspected, staged and linked.
+// Probes return the crate's full error report; its size does not matter in tests.
+#![allow(clippy::result_large_err)]
+
+mod support;
+
+use std::ffi::OsString;
+use std::fs;
+use std::path::PathBuf;
+
+use onnxruntime_provision::{Config, DownloadError, Env, Error, Library, Origin, SourceKind, Verdict, Version};
+use support::archive::{self, Archive};
+use support::server::{Reply, Server, TestPki};
+use support::{AARCH64, X86_64};
+
+/// One scenario: a temp dir with a cache, an OUT_DIR, a manifest and (optionally) a mirror folder.
+struct Scene {
+    tmp: tempfile::TempDir,
+    vars: Vec<(OsString, OsString)>,
+}
+
+impl Scene {
+    fn new(target: &str) -> Scene {
+        let tmp = support::tempdir();
+        let out = tmp.path().join("out");
+        fs::create_dir_all(&out).unwrap();
+        let vars = vec![
+            ("TARGET".into(), target.into()),
+            ("HOST".into(), X86_64.into()),
+            ("OUT_DIR".into(), out.into_os_string()),
+            ("ONNXRUNTIME_CACHE_DIR".into(), tmp.path().join("cache").into_os_string()),
+            ("ONNXRUNTIME_SOURCES".into(), "download".into()),
+            ("ONNXRUNTIME_HTTP_TIMEOUT".into(), "5".into()),
+        ];
+        Scene { tmp, vars }
+    }
+
+    fn path(&self, rel: &str) -> PathBuf {
+        self.tmp.path().join(rel)
+    }
+
+    fn set(&mut self, name: &str, value: impl Into<OsString>) -> &mut Scene {
+        self.vars.retain(|(n, _)| n != name);
+        self.vars.push((name.into(), value.into()));
+        self
+    }
+
+    /// A release archive of a stand-in for `version`/`target` as `asset` (`.tgz` or `.zip`).
+    fn archive(&self, version: &str, target: &str, asset: &str) -> Archive {
+        let top = asset.trim_end_matches(".tgz").trim_end_matches(".zip");
+        let tree = self.path(&format!("trees/{asset}"));
+        let root = support::official_tree(&tree, top, version, target);
+        if asset.ends_with(".zip") { archive::zip(&root, top, asset) } else { archive::tgz(&root, top, asset) }
+    }
+
+    /// Writes a manifest with `lines` and points ONNXRUNTIME_MANIFEST at it.
+    fn manifest(&mut self, lines: &[String]) -> &mut Scene {
+        let path = self.path("test-manifest.txt");
+        fs::write(&path, lines.concat()).unwrap();
+        self.set("ONNXRUNTIME_MANIFEST", path)
+    }
+
+    fn probe(&self) -> Result<Library, Error> {
+        Config::new().env(Env::from_vars(self.vars.clone())).cargo_metadata(false).version("1.22").probe()
+    }
+
+    fn cache(&self) -> PathBuf {
+        self.path("cache")
+    }
+
+    /// Published entries (hash-named dirs) in the cache.
+    fn entries(&self) -> Vec<String> {
+        let Ok(dir) = fs::read_dir(self.cache()) else { return Vec::new() };
+        let mut names: Vec<String> =
+            dir.map(|e| e.unwrap().file_name().into_string().unwrap()).filter(|n| !n.starts_with('.')).collect();
+        names.sort();
+        names
+    }
+
+    /// Leftover temporary files or directories in the cache.
+    fn temps(&self) -> Vec<PathBuf> {
+        match fs::read_dir(self.cache().join(".tmp")) {
+            Ok(dir) => dir.map(|e| e.unwrap().path()).collect(),
+            Err(_) => Vec::new(),
+        }
+    }
+}
+
+fn download_error(err: &Error) -> &DownloadError {
+    match err {
+        Error::Download { error, .. } => error,
+        other => panic!("expected a download error, got:\n{other}"),
+    }
+}
+
+fn fetched_now(lib: &Library) -> bool {
+    match &lib.origin {
+        Origin::Download { fetched_now, .. } => *fetched_now,
+        other => panic!("expected a download origin, got {other:?}"),
+    }
+}
+
+const TGZ: &str = "onnxruntime-linux-x64-1.22.0.tgz";
+
+#[test]
+fn downloads_verifies_unpacks_stages_and_then_hits_the_cache() {
+    let server = Server::http();
+    let mut scene = Scene::new(X86_64);
+    let archive = scene.archive("1.22.0", X86_64, TGZ);
+    server.route(&archive.url_path("1.22.0"), Reply::ok(archive.bytes.clone()));
+    scene.manifest(&[archive.manifest_line("1.22.0", "linux-x64", "cpu")]).set("ONNXRUNTIME_MIRROR", server.url(""));
+
+    let lib = scene.probe().unwrap();
+    assert_eq!(lib.version, Version::new(1, 22, 0));
+    assert!(fetched_now(&lib));
+    let Origin::Download { url, sha256, cache_entry, .. } = &lib.origin else { unreachable!() };
+    assert_eq!(url, &server.url(&archive.url_path("1.22.0")));
+    assert_eq!(sha256, &archive.sha256);
+    assert_eq!(cache_entry, &scene.cache().join(&archive.sha256));
+    // Linked from the staged dir, whose links lead into the cache entry.
+    assert_eq!(lib.lib_dir, scene.path("out/onnxruntime/lib"));
+    assert!(lib.library_file.starts_with(fs::canonicalize(cache_entry).unwrap()));
+    assert!(lib.cargo_directives().contains(&"cargo:rustc-link-lib=dylib=onnxruntime".to_string()));
+    // Cache files are immutable and content-addressed: no rerun-if-changed for them.
+    assert!(!lib.cargo_directives().iter().any(|l| l.starts_with("cargo:rerun-if-changed=")));
+    assert_eq!(scene.entries(), std::slice::from_ref(&archive.sha256));
+    assert!(scene.temps().is_empty());
+
+    // Warm: a fresh OUT_DIR, the same cache, no request at all.
+    scene.set("OUT_DIR", scene.path("out2"));
+    fs::create_dir_all(scene.path("out2")).unwrap();
+    let lib = scene.probe().unwrap();
+    assert!(!fetched_now(&lib));
+    assert_eq!(server.hits(&archive.url_path("1.22.0")), 1);
+}
+
+#[test]
+fn zip_archives_work_too() {
+    let server = Server::http();
+    let mut scene = Scene::new(X86_64);
+    let archive = scene.archive("1.22.0", X86_64, "onnxruntime-linux-x64-1.22.0.zip");
+    server.route(&archive.url_path("1.22.0"), Reply::ok(archive.bytes.clone()));
+    scene.manifest(&[archive.manifest_line("1.22.0", "linux-x64", "cpu")]).set("ONNXRUNTIME_MIRROR", server.url(""));
+    let lib = scene.probe().unwrap();
+    assert_eq!(lib.version, Version::new(1, 22, 0));
+    assert!(lib.lib_dir.join("libonnxruntime.so.1").exists());
+    assert!(scene.temps().is_empty());
+}
+
+#[test]
+fn file_mirrors_are_read_from_disk() {
+    let mut scene = Scene::new(X86_64);
+    let archive = scene.archive("1.22.0", X86_64, TGZ);
+    let mirror = scene.path("mirror dir");
+    archive.put_in_mirror(&mirror, "1.22.0");
+    let url = format!("file://{}", mirror.display().to_string().replace(' ', "%20"));
+    scene.manifest(&[archive.manifest_line("1.22.0", "linux-x64", "cpu")]).set("ONNXRUNTIME_MIRROR", url);
+    let lib = scene.probe().unwrap();
+    assert!(fetched_now(&lib));
+    assert_eq!(scene.entries(), std::slice::from_ref(&archive.sha256));
+}
+
+#[test]
+fn a_checksum_mismatch_keeps_nothing() {
+    let server = Server::http();
+    let mut scene = Scene::new(X86_64);
+    let archive = scene.archive("1.22.0", X86_64, TGZ);
+    let tampered = scene.archive("1.22.0", X86_64, TGZ.replace(".tgz", "-other.tgz").as_str());
+    // The mirror serves different bytes under the expected name.
+    server.route(&archive.url_path("1.22.0"), Reply::ok(tampered.bytes.clone()));
+    scene.manifest(&[archive.manifest_line("1.22.0", "linux-x64", "cpu")]).set("ONNXRUNTIME_MIRROR", server.url(""));
+    let err = scene.probe().unwrap_err();
+    match download_error(&err) {
+        DownloadError::ChecksumMismatch { url, expected, actual, .. } => {
+            assert_eq!(url, &server.url(&archive.url_path("1.22.0")));
+            assert_eq!(expected, &archive.sha256);
+            assert_eq!(actual, &tampered.sha256);
+        }
+        other => panic!("expected ChecksumMismatch, got {other}"),
+    }
+    let text = err.to_string();
+    assert!(text.contains(&archive.sha256) && text.contains(&tampered.sha256), "{text}");
+    assert!(scene.entries().is_empty(), "nothing promoted");
+    assert!(scene.temps().is_empty(), "temps removed: {:?}", scene.temps());
+}
+
+#[test]
+fn not_found_is_final_and_says_how_out() {
+    let server = Server::http();
+    let mut scene = Scene::new(X86_64);
+    let archive = scene.archive("1.22.0", X86_64, TGZ);
+    server.route(&archive.url_path("1.22.0"), Reply::status(404));
+    scene.manifest(&[archive.manifest_line("1.22.0", "linux-x64", "cpu")]).set("ONNXRUNTIME_MIRROR", server.url(""));
+    let err = scene.probe().unwrap_err();
+    assert!(matches!(download_error(&err), DownloadError::Http { status: 404, attempts: 1, .. }), "{err}");
+    assert_eq!(server.hits(&archive.url_path("1.22.0")), 1, "no retry on 404");
+    let text = err.to_string();
+    for words in
+        [archive.url_path("1.22.0").as_str(), "1.22", "ONNXRUNTIME_MIRROR", "ONNXRUNTIME_OFFLINE", "ONNXRUNTIME_DIR"]
+    {
+        assert!(text.contains(words), "missing {words:?} in:\n{text}");
+    }
+    assert!(scene.temps().is_empty());
+}
+
+#[test]
+fn a_server_error_is_retried_then_succeeds() {
+    let server = Server::http();
+    let mut scene = Scene::new(X86_64);
+    let archive = scene.archive("1.22.0", X86_64, TGZ);
+    server.sequence(&archive.url_path("1.22.0"), vec![Reply::status(500), Reply::ok(archive.bytes.clone())]);
+    scene.manifest(&[archive.manifest_line("1.22.0", "linux-x64", "cpu")]).set("ONNXRUNTIME_MIRROR", server.url(""));
+    let lib = scene.probe().unwrap();
+    assert!(fetched_now(&lib));
+    assert_eq!(server.hits(&archive.url_path("1.22.0")), 2);
+}
+
+#[test]
+fn offline_uses_the_cache_or_says_how_to_prefetch() {
+    let server = Server::http();
+    let mut scene = Scene::new(X86_64);
+    let archive = scene.archive("1.22.0", X86_64, TGZ);
+    server.route(&archive.url_path("1.22.0"), Reply::ok(archive.bytes.clone()));
+    scene.manifest(&[archive.manifest_line("1.22.0", "linux-x64", "cpu")]).set("ONNXRUNTIME_MIRROR", server.url(""));
+
+    for (name, value) in [("ONNXRUNTIME_OFFLINE", "1"), ("CARGO_NET_OFFLINE", "true")] {
+        let mut offline = Scene { tmp: support::tempdir(), vars: scene.vars.clone() };
+        offline.set("ONNXRUNTIME_CACHE_DIR", offline.path("cache")).set(name, value);
+        let err = offline.probe().unwrap_err();
+        assert!(matches!(download_error(&err), DownloadError::Offline { .. }), "{err}");
+        let text = err.to_string();
+        assert!(text.contains(name) && text.contains("cargo onnxruntime fetch"), "{text}");
+    }
+    assert_eq!(server.requests().len(), 0, "offline never touches the network");
+
+    scene.probe().unwrap();
+    scene.set("ONNXRUNTIME_OFFLINE", "1");
+    let lib = scene.probe().unwrap();
+    assert!(!fetched_now(&lib));
+    assert_eq!(server.requests().len(), 1);
+}
+
+#[test]
+fn concurrent_probes_download_once() {
+    let server = Server::http();
+    let mut scene = Scene::new(X86_64);
+    let archive = scene.archive("1.22.0", X86_64, TGZ);
+    // Slow the body down so the second probe certainly arrives while the first is downloading.
+    server.route(
+        &archive.url_path("1.22.0"),
+        Reply::Trickle { body: archive.bytes.clone(), interval: std::time::Duration::from_millis(0) },
+    );
+    scene.manifest(&[archive.manifest_line("1.22.0", "linux-x64", "cpu")]).set("ONNXRUNTIME_MIRROR", server.url(""));
+    let handles: Vec<_> = (0..2)
+        .map(|i| {
+            let mut vars = scene.vars.clone();
+            let out = scene.path(&format!("out-{i}"));
+            fs::create_dir_all(&out).unwrap();
+            vars.retain(|(n, _)| n != "OUT_DIR");
+            vars.push(("OUT_DIR".into(), out.into_os_string()));
+            std::thread::spawn(move || {
+                Config::new().env(Env::from_vars(vars)).cargo_metadata(false).version("1.22").probe()
+            })
+        })
+        .collect();
+    let libs: Vec<Library> = handles.into_iter().map(|h| h.join().unwrap().unwrap()).collect();
+    assert_eq!(server.hits(&archive.url_path("1.22.0")), 1);
+    assert_eq!(libs.iter().filter(|l| fetched_now(l)).count(), 1);
+    assert_eq!(libs[0].library_file, libs[1].library_file);
+}
+
+#[test]
+fn https_mirrors_need_the_ca_and_accept_it_from_the_bundle_variable() {
+    let pki = TestPki::new();
+    let server = Server::https(pki.server_config(support::server::Leaf::Good));
+    let mut scene = Scene::new(X86_64);
+    let archive = scene.archive("1.22.0", X86_64, TGZ);
+    server.route(&archive.url_path("1.22.0"), Reply::ok(archive.bytes.clone()));
+    scene.manifest(&[archive.manifest_line("1.22.0", "linux-x64", "cpu")]).set("ONNXRUNTIME_MIRROR", server.url(""));
+
+    let err = scene.probe().unwrap_err();
+    assert!(matches!(download_error(&err), DownloadError::Tls { .. }), "{err}");
+    assert!(err.to_string().contains("ONNXRUNTIME_CA_BUNDLE"), "{err}");
+    assert!(scene.entries().is_empty() && scene.temps().is_empty());
+
+    let ca = pki.write_ca(scene.tmp.path());
+    scene.set("ONNXRUNTIME_CA_BUNDLE", ca);
+    let lib = scene.probe().unwrap();
+    assert!(fetched_now(&lib));
+}
+
+#[test]
+fn no_manifest_entry_lists_what_exists_without_a_request() {
+    let server = Server::http();
+    let mut scene = Scene::new(X86_64);
+    scene.set("ONNXRUNTIME_MIRROR", server.url("")).set("ONNXRUNTIME_VERSION", "1.99");
+    let err = scene.probe().unwrap_err();
+    match download_error(&err) {
+        DownloadError::NoArtifact { platform, available, .. } => {
+            assert_eq!(platform, "linux-x64");
+            assert!(available.iter().any(|v| v.contains("1.22.0")), "{available:?}");
+        }
+        other => panic!("expected NoArtifact, got {other}"),
+    }
+    // A variant that a release lacks is an error, never a silent CPU fallback.
+    scene.set("ONNXRUNTIME_VERSION", "1.19.0").set("ONNXRUNTIME_VARIANT", "cuda12");
+    let err = scene.probe().unwrap_err();
+    assert!(matches!(download_error(&err), DownloadError::NoArtifact { .. }), "{err}");
+    assert_eq!(server.requests().len(), 0);
+}
+
+#[test]
+fn unsupported_targets_name_the_alternatives() {
+    let mut scene = Scene::new("x86_64-unknown-linux-musl");
+    scene.set("ONNXRUNTIME_MIRROR", "http://127.0.0.1:9");
+    let err = scene.probe().unwrap_err();
+    assert!(matches!(download_error(&err), DownloadError::UnsupportedTarget { .. }), "{err}");
+    let text = err.to_string();
+    assert!(text.contains("ONNXRUNTIME_DIR") && text.contains("ONNXRUNTIME_MANIFEST"), "{text}");
+}
+
+#[test]
+fn a_damaged_cache_entry_is_fetched_again() {
+    let server = Server::http();
+    let mut scene = Scene::new(X86_64);
+    let archive = scene.archive("1.22.0", X86_64, TGZ);
+    server.route(&archive.url_path("1.22.0"), Reply::ok(archive.bytes.clone()));
+    scene.manifest(&[archive.manifest_line("1.22.0", "linux-x64", "cpu")]).set("ONNXRUNTIME_MIRROR", server.url(""));
+    let lib = scene.probe().unwrap();
+    fs::remove_file(&lib.library_file).unwrap();
+
+    // Offline, the damage is reported rather than used.
+    let mut offline = Scene { tmp: support::tempdir(), vars: scene.vars.clone() };
+    offline.set("ONNXRUNTIME_OFFLINE", "1");
+    assert!(matches!(download_error(&offline.probe().unwrap_err()), DownloadError::Offline { .. }));
+
+    let lib = scene.probe().unwrap();
+    assert!(fetched_now(&lib));
+    assert!(lib.library_file.is_file());
+    assert_eq!(server.hits(&archive.url_path("1.22.0")), 2);
+    assert!(scene.temps().is_empty());
+}
+
+#[test]
+fn cross_compiling_downloads_the_target_archive_and_refuses_a_wrong_one() {
+    let server = Server::http();
+    let mut scene = Scene::new(AARCH64);
+    let arm = scene.archive("1.22.0", AARCH64, "onnxruntime-linux-aarch64-1.22.0.tgz");
+    let x64 = scene.archive("1.22.0", X86_64, TGZ);
+    server.route(&arm.url_path("1.22.0"), Reply::ok(arm.bytes.clone()));
+    server.route(&x64.url_path("1.22.0"), Reply::ok(x64.bytes.clone()));
+    scene
+        .manifest(&[
+            arm.manifest_line("1.22.0", "linux-aarch64", "cpu"),
+            x64.manifest_line("1.22.0", "linux-x64", "cpu"),
+        ])
+        .set("ONNXRUNTIME_MIRROR", server.url(""));
+    let lib = scene.probe().unwrap();
+    assert_eq!(lib.target, AARCH64);
+    assert_eq!(server.hits(&arm.url_path("1.22.0")), 1);
+    assert_eq!(server.hits(&x64.url_path("1.22.0")), 0, "the host's archive is never fetched");
+
+    // A manifest that (wrongly) lists the x86_64 archive for aarch64: inspection refuses it.
+    let mut wrong = Scene::new(AARCH64);
+    wrong.manifest(&[x64.manifest_line("1.22.0", "linux-aarch64", "cpu")]).set("ONNXRUNTIME_MIRROR", server.url(""));
+    let err = wrong.probe().unwrap_err();
+    let report = err.report().unwrap();
+    assert!(matches!(report.attempts.last().unwrap().verdict, Verdict::WrongArch { .. }), "{err}");
+}
+
+#[test]
+fn docs_rs_never_touches_the_network() {
+    let server = Server::http();
+    let mut scene = Scene::new(X86_64);
+    scene.set("ONNXRUNTIME_MIRROR", server.url("")).set("DOCS_RS", "1");
+    let lib = scene.probe().unwrap();
+    assert!(lib.is_skipped());
+    assert_eq!(server.requests().len(), 0);
+    assert!(scene.entries().is_empty());
+}
+
+#[test]
+fn the_report_names_the_download_source_when_sources_are_mixed() {
+    let mut scene = Scene::new(X86_64);
+    scene.set("ONNXRUNTIME_SOURCES", "env,download").set("ONNXRUNTIME_OFFLINE", "1");
+    let err = scene.probe().unwrap_err();
+    let report = err.report().unwrap();
+    let kinds: Vec<SourceKind> = report.attempts.iter().map(|a| a.source).collect();
+    assert_eq!(kinds, [SourceKind::Env, SourceKind::Download]);
+    assert!(matches!(report.attempts[0].verdict, Verdict::Skipped { .. }));
+    assert!(matches!(report.attempts[1].verdict, Verdict::Failed { .. }));
+}
