@@ -9,6 +9,7 @@
 #    and computes mul_1.onnx exactly.
 # There is no Rust std for aarch64 here, hence examples/probe.rs and a C consumer.
 # Usage (from anywhere; CI runs it as root from the repo root): bash ci/real-ort-aarch64.sh
+# shellcheck source-path=SCRIPTDIR
 set -euo pipefail
 # shellcheck source=lib/common.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
@@ -109,8 +110,8 @@ aarch64-linux-gnu-gcc -std=c11 -Wall -Wextra -Werror -o "$WORK/c-mul" "$CI_REPO/
 readelf -h "$WORK/c-mul" | grep -qE 'Machine: +AArch64$' || die "c-mul is not an AArch64 binary"
 readelf -d "$WORK/c-mul" >"$WORK/logs/readelf-d.txt"
 expect_in_file "$WORK/logs/readelf-d.txt" "Shared library: [libonnxruntime.so.1]" "c-mul NEEDED"
-grep -E '\((RUNPATH|RPATH)\)' "$WORK/logs/readelf-d.txt" | grep -qF "$LIB_DIR" || die "c-mul's RUNPATH lacks $LIB_DIR"
-proved "aarch64-linux-gnu-gcc linked c-mul with exactly those directives: NEEDED libonnxruntime.so.1, RUNPATH the staged dir"
+grep -E '\(RPATH\)' "$WORK/logs/readelf-d.txt" | grep -qF "$LIB_DIR" || die "c-mul's RPATH lacks $LIB_DIR"
+proved "aarch64-linux-gnu-gcc linked c-mul with exactly those directives: NEEDED libonnxruntime.so.1, RPATH the staged dir"
 
 # ORT's cpuinfo can crash under qemu-user reading the host's cache topology (reference/ort-facts.md);
 # hiding /sys/devices/system/cpu/cpu*/cache in a private mount namespace avoids it. That needs root.

@@ -30,11 +30,12 @@ directive_link_flags() {
     ((${#flags[@]} > 0)) || die "no link directives in $file"
 }
 
-# Fails unless the link directives in file $1 are exactly: search $2, dylib onnxruntime, rpath $2.
+# Fails unless the link directives in file $1 are exactly: search $2, dylib onnxruntime, and an rpath
+# to $2 in DT_RPATH (--disable-new-dtags: it wins over LD_LIBRARY_PATH, see src/emit.rs).
 expect_link_directives() {
     local file=$1 lib_dir=$2 expected actual
     expected=$(printf '%s\n' "cargo:rustc-link-search=native=$lib_dir" "cargo:rustc-link-lib=dylib=onnxruntime" \
-        "cargo:rustc-link-arg=-Wl,-rpath,$lib_dir")
+        "cargo:rustc-link-arg=-Wl,--disable-new-dtags" "cargo:rustc-link-arg=-Wl,-rpath,$lib_dir")
     actual=$(link_directives "$file")
     if [[ $actual != "$expected" ]]; then
         printf 'expected:\n%s\nactual:\n%s\n' "$expected" "$actual" >&2
