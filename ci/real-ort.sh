@@ -160,6 +160,21 @@ expect_in_file "$WORK/logs/c-mul.txt" "ONNX Runtime version: $ORT_VERSION" "C co
 expect_in_file "$WORK/logs/c-mul.txt" "Y = [1, 4, 9, 16, 25, 36]" "C consumer"
 proved "a C program linked with exactly the emitted directives runs mul_1.onnx: Y = [1, 4, 9, 16, 25, 36]"
 
+# --- 2b. the emitted rpath wins over LD_LIBRARY_PATH ----------------------------------------------------
+# A decoy libonnxruntime.so.1 without ORT's VERS_1.22.0 symbol version: were it loaded instead of the
+# staged library, the binary would fail with "version `VERS_1.22.0' not found".
+DECOY="$WORK/decoy"
+rm -rf "$DECOY"
+mkdir -p "$DECOY"
+printf 'void OrtGetApiBase(void) {}\n' >"$DECOY/decoy.c"
+gcc -shared -fPIC -Wl,-soname,libonnxruntime.so.1 -o "$DECOY/libonnxruntime.so.1" "$DECOY/decoy.c"
+LD_LIBRARY_PATH="$DECOY" "$TARGET_MAIN/debug/ort-mul" "$MODEL" >"$WORK/logs/decoy.txt" 2>&1 || {
+    cat "$WORK/logs/decoy.txt" >&2
+    die "with LD_LIBRARY_PATH=$DECOY (a decoy libonnxruntime.so.1) ort-mul did not load the staged library"
+}
+expect_in_file "$WORK/logs/decoy.txt" "ONNX Runtime version: $ORT_VERSION" "decoy on LD_LIBRARY_PATH"
+proved "with a decoy libonnxruntime.so.1 first on LD_LIBRARY_PATH, ort-mul still loads the staged $ORT_VERSION (DT_RPATH wins)"
+
 # --- 3. the embedded manifest (Microsoft's hash) refuses the repackaged archive -----------------------------
 MICROSOFT_SHA=$(awk -v v="$ORT_VERSION" -v p="$PLATFORM" '$1 == v && $2 == p && $3 == "cpu" { print $5 }' \
     "$CI_REPO/manifests/$ORT_VERSION.txt" || true)

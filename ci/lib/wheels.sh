@@ -46,6 +46,7 @@ wheel_fetch() {
         return 0
     fi
     need_commands python3:python3
+    python3 -m pip --version >/dev/null 2>&1 || apt_install python3-pip
     local tmp="$WHEEL_DIR/.download-$platform-$$"
     rm -rf "$tmp"
     mkdir -p "$tmp"
