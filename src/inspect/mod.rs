@@ -124,7 +124,18 @@ pub(crate) fn inspect(candidate: &Candidate, target: &Target, request: &Request)
                     detail: format!("{} has onnxruntime.dll but not its import library onnxruntime.lib", dir.display()),
                 }
             })?;
-            add("onnxruntime.lib", &dir.join(import));
+            let import = dir.join(import);
+            // An import library of another architecture links no better than a DLL of one.
+            match binary::read(&import) {
+                Ok(info) if info.archs.contains(target.arch()) => {}
+                Ok(info) => {
+                    let found = format!("an import library for {}", arch_list(&info));
+                    let expected = format!("PE {}", target.arch());
+                    return Err(Verdict::WrongArch { file: import, found, expected });
+                }
+                Err(e) => return Err(Verdict::Unusable { detail: format!("{}: {e}", import.display()) }),
+            }
+            add("onnxruntime.lib", &import);
             add("onnxruntime.dll", &library);
         }
         _ => {
@@ -204,6 +215,11 @@ fn check_arch(library: &Path, binary: &BinaryInfo, naming: &Naming, target: &Tar
         return Err(wrong());
     }
     Ok(())
+}
+
+fn arch_list(info: &BinaryInfo) -> String {
+    let names: Vec<String> = info.archs.iter().map(ToString::to_string).collect();
+    if names.is_empty() { "an unknown architecture".into() } else { names.join(", ") }
 }
 
 fn format_name(format: Format) -> &'static str {

@@ -59,26 +59,53 @@ pub fn compiler(target: &str) -> Command {
 /// Installs the aarch64 cross compiler when it is missing and we are root (as in CI); otherwise fails
 /// the test with what to install. It never lets a test pass silently without it.
 pub fn ensure_cross_toolchain() {
-    if which("aarch64-linux-gnu-gcc") {
+    apt_install(&["gcc-aarch64-linux-gnu", "libc6-dev-arm64-cross"], || which("aarch64-linux-gnu-gcc"));
+}
+
+/// The path of an LLVM tool (`/usr/lib/llvm-<N>/bin/<name>`, the newest), installing `llvm` and `lld`
+/// when missing, as [`ensure_cross_toolchain`] does.
+pub fn llvm_tool(name: &str) -> PathBuf {
+    apt_install(&["llvm", "lld"], || find_llvm_tool(name).is_some());
+    find_llvm_tool(name).unwrap_or_else(|| panic!("{name} is missing from /usr/lib/llvm-*/bin"))
+}
+
+fn find_llvm_tool(name: &str) -> Option<PathBuf> {
+    let mut found: Vec<(u32, PathBuf)> = fs::read_dir("/usr/lib")
+        .ok()?
+        .filter_map(|e| {
+            let e = e.ok()?;
+            let version = e.file_name().to_str()?.strip_prefix("llvm-")?.parse().ok()?;
+            Some((version, e.path().join("bin").join(name)))
+        })
+        .filter(|(_, path)| path.is_file())
+        .collect();
+    found.sort();
+    found.pop().map(|(_, path)| path)
+}
+
+/// Installs Debian `packages` unless `present()` already holds: only as root (CI), one installer at a
+/// time across test processes; otherwise the test fails naming the packages.
+pub fn apt_install(packages: &[&str], present: impl Fn() -> bool) {
+    if present() {
         return;
     }
     let lock = fs::File::create(std::env::temp_dir().join("onnxruntime-provision-apt.lock")).unwrap();
     lock.lock().unwrap();
-    if which("aarch64-linux-gnu-gcc") {
+    if present() {
         return;
     }
     let root = Command::new("id").arg("-u").output().map(|o| o.stdout == b"0\n").unwrap_or(false);
-    assert!(
-        root,
-        "aarch64-linux-gnu-gcc is missing: install it with `apt-get install gcc-aarch64-linux-gnu libc6-dev-arm64-cross` \
-         (the tests do it themselves when run as root)"
-    );
-    for args in [&["update", "-qq"][..], &["install", "-y", "-qq", "gcc-aarch64-linux-gnu", "libc6-dev-arm64-cross"]] {
-        let status =
-            Command::new("apt-get").args(args).env("DEBIAN_FRONTEND", "noninteractive").status().expect("apt-get runs");
+    let list = packages.join(" ");
+    assert!(root, "missing: install it with `apt-get install {list}` (the tests do it themselves when run as root)");
+    for args in [vec!["update", "-qq"], [&["install", "-y", "-qq"][..], packages].concat()] {
+        let status = Command::new("apt-get")
+            .args(&args)
+            .env("DEBIAN_FRONTEND", "noninteractive")
+            .status()
+            .expect("apt-get runs");
         assert!(status.success(), "apt-get {args:?} failed");
     }
-    assert!(which("aarch64-linux-gnu-gcc"), "apt-get ran, but aarch64-linux-gnu-gcc is still missing");
+    assert!(present(), "apt-get installed {list}, but it is still missing");
 }
 
 pub fn which(program: &str) -> bool {
