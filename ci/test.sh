@@ -13,6 +13,9 @@ step "format and lints"
 cargo fmt --check
 cargo clippy --locked --all-targets --all-features -- -D warnings
 
+step "docs build without warnings"
+RUSTDOCFLAGS="-D warnings" cargo doc --locked --no-deps --all-features
+
 step "library without the download feature (what a lean user compiles)"
 cargo build --locked --no-default-features
 cargo test --locked --no-default-features --lib

@@ -6,13 +6,12 @@
 use std::path::Path;
 
 use crate::error::Error;
-use crate::request::LinkKind;
 use crate::target::{Os, Target};
 
 /// What the link lines are made from.
 pub(crate) struct LinkPlan<'a> {
     pub target: &'a Target,
-    pub link: LinkKind,
+    pub linkage: Linkage<'a>,
     /// The directory linked from (the staged one in a build script).
     pub lib_dir: &'a Path,
     /// The rpath entry for this package's binaries: the staged directory, `$ORIGIN` /
@@ -24,6 +23,14 @@ pub(crate) struct LinkPlan<'a> {
     pub load_path: Option<&'a Path>,
     /// `CARGO_MANIFEST_LINKS` is set: export metadata to dependents as `DEP_<LINKS>_<KEY>`.
     pub metadata: Option<Metadata<'a>>,
+}
+
+/// How the library is linked.
+pub(crate) enum Linkage<'a> {
+    /// `-lonnxruntime` against the shared library.
+    Dynamic,
+    /// Every archive of a static build, then the C++ runtime and the system libraries ORT uses.
+    Static { libs: &'a [String], cxx_stdlib: Option<&'a str>, system_libs: &'a [&'a str] },
 }
 
 pub(crate) struct Metadata<'a> {
@@ -39,12 +46,21 @@ pub const LIB_PATH_ENV: &str = "ONNXRUNTIME_LIB_PATH";
 pub(crate) fn link_lines(plan: &LinkPlan<'_>) -> Result<Vec<String>, Error> {
     let dir = utf8(plan.lib_dir, "the library directory")?;
     let mut lines = vec![format!("cargo:rustc-link-search=native={dir}")];
-    match plan.link {
-        LinkKind::Dynamic => lines.push("cargo:rustc-link-lib=dylib=onnxruntime".into()),
-        LinkKind::Static => lines.push("cargo:rustc-link-lib=static=onnxruntime".into()),
-    }
-    if let (Some(entry), LinkKind::Dynamic) = (&plan.rpath, plan.link) {
-        lines.extend(rpath_lines(plan.target, entry));
+    match &plan.linkage {
+        Linkage::Dynamic => {
+            lines.push("cargo:rustc-link-lib=dylib=onnxruntime".into());
+            if let Some(entry) = &plan.rpath {
+                lines.extend(rpath_lines(plan.target, entry));
+            }
+        }
+        Linkage::Static { libs, cxx_stdlib, system_libs } => {
+            // Bundled into the rlib (cargo's default for `static=`), the archives reach dependents'
+            // links as one archive, where their order no longer matters.
+            lines.extend(libs.iter().map(|lib| format!("cargo:rustc-link-lib=static={lib}")));
+            lines.extend(
+                cxx_stdlib.iter().chain(system_libs.iter()).map(|lib| format!("cargo:rustc-link-lib=dylib={lib}")),
+            );
+        }
     }
     for file in &plan.watch {
         // cargo reads its directives as UTF-8; a path it cannot read is simply not watched.

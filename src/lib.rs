@@ -38,6 +38,7 @@
 //! | `ONNXRUNTIME_SOURCES` | which sources, in order |
 //! | `ONNXRUNTIME_VARIANT` | `cpu` (default), `cuda11`, `cuda12`, `cuda13` |
 //! | `ONNXRUNTIME_STATIC` | link a user-supplied static build |
+//! | `ONNXRUNTIME_CXX_STDLIB` | C++ runtime for static links (`none` for none) |
 //! | `ONNXRUNTIME_CACHE_DIR` | the shared download cache |
 //! | `ONNXRUNTIME_MIRROR` | base URL replacing GitHub's releases (`https://`, `http://`, `file://`) |
 //! | `ONNXRUNTIME_MANIFEST` | extra manifest files (`:`-separated; `;` on Windows) |

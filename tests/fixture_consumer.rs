@@ -253,3 +253,23 @@ fn a_binary_depending_on_a_sys_crate_runs_directly_with_the_helper_and_not_witho
         "{output:?}"
     );
 }
+
+#[test]
+fn a_static_build_tree_is_discovered_and_linked_with_no_shared_library_left() {
+    let _serial = FIXTURE_TARGET.lock().unwrap_or_else(|e| e.into_inner());
+    let tmp = support::tempdir();
+    let build = support::static_build_tree(tmp.path(), "1.22.3", X86_64);
+    let crate_dir = make_fixture(tmp.path());
+    let yes = Path::new("1");
+    let output = cargo(&crate_dir, &["build", "-vv"], &[("ONNXRUNTIME_LIB_DIR", &build), ("ONNXRUNTIME_STATIC", yes)]);
+    let log = String::from_utf8_lossy(&output.stderr);
+    // What rustc was given (cargo -vv shows the command).
+    for arg in ["-l static=onnxruntime_session", "-l static=onnxruntime_common", "-l static=foo", "-l dylib=stdc++"] {
+        assert!(log.contains(arg), "{arg} missing from:\n{log}");
+    }
+    assert!(!log.contains("static=onnxruntime_test_utils"), "test-only archives stay out");
+
+    assert_eq!(run_consumer(), "ONNX Runtime 1.22.3\n");
+    let dynamic = dynamic_section(&target_dir().join("debug/consumer"));
+    assert!(!dynamic.contains("libonnxruntime") && dynamic.contains("libstdc++"), "{dynamic}");
+}
