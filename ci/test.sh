@@ -23,4 +23,10 @@ cargo test --locked --no-default-features --lib
 step "unit and integration tests"
 cargo test --locked --all-features
 
+step "real ONNX Runtime from the PyPI wheel, end to end: x86_64 inference with the ort crate"
+bash ci/real-ort.sh
+
+step "real ONNX Runtime cross-provisioned for aarch64, linked with the cross gcc, run under qemu"
+bash ci/real-ort-aarch64.sh
+
 step "done in $((SECONDS - start)) s"
