@@ -8,6 +8,8 @@
 
 #[cfg(feature = "download")]
 pub mod archive;
+#[cfg(feature = "download")]
+pub mod hostile;
 pub mod server;
 
 use std::fs;
