@@ -10,6 +10,8 @@
 pub mod archive;
 #[cfg(feature = "download")]
 pub mod hostile;
+#[cfg(feature = "download")]
+pub mod scene;
 pub mod server;
 
 use std::fs;
