@@ -41,7 +41,8 @@ pub mod fuzz {
         let _ = std::fs::remove_dir_all(&dest);
         if std::fs::create_dir_all(&dest).is_ok() {
             // Small caps keep each run fast; the rules under test do not depend on the sizes.
-            let limits = crate::extract::Limits { max_total_bytes: 8 << 20, max_entries: 1000, max_entry_bytes: 8 << 20 };
+            let limits =
+                crate::extract::Limits { max_total_bytes: 8 << 20, max_entries: 1000, max_entry_bytes: 8 << 20 };
             let _ = run(&dest, &limits);
         }
         let _ = std::fs::remove_dir_all(&dest);

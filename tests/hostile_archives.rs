@@ -44,7 +44,9 @@ impl Case {
         let bytes = make(&scene.path("outside"));
         let archive = Archive { asset: asset.to_string(), sha256: sha256_hex(&bytes), bytes };
         server.route(&archive.url_path("1.22.0"), Reply::ok(archive.bytes.clone()));
-        scene.manifest(&[archive.manifest_line("1.22.0", "linux-x64", "cpu")]).set("ONNXRUNTIME_MIRROR", server.url(""));
+        scene
+            .manifest(&[archive.manifest_line("1.22.0", "linux-x64", "cpu")])
+            .set("ONNXRUNTIME_MIRROR", server.url(""));
         let sentinel = scene.path("sentinel");
         fs::write(&sentinel, SENTINEL).unwrap();
         fs::set_permissions(&sentinel, fs::Permissions::from_mode(0o640)).unwrap();
@@ -304,7 +306,8 @@ fn truncated_and_corrupt_archives_are_refused() {
     let mut garbage = whole.clone();
     garbage.extend(b"trailing garbage");
     Case::new(TGZ, garbage).refused("corrupt or truncated");
-    let mut flipped = tgz(&[tar_file(&format!("{TOP}/a"), &(0..20_000u32).flat_map(u32::to_le_bytes).collect::<Vec<_>>())]);
+    let mut flipped =
+        tgz(&[tar_file(&format!("{TOP}/a"), &(0..20_000u32).flat_map(u32::to_le_bytes).collect::<Vec<_>>())]);
     let middle = flipped.len() / 2;
     flipped[middle..middle + 4].iter_mut().for_each(|b| *b ^= 0x55);
     Case::new(TGZ, flipped).refused("corrupt or truncated");
@@ -351,7 +354,10 @@ fn the_official_symlink_chain_is_kept_and_works() {
         let lib_dir = case.scene.cache().join(&case.scene.entries()[0]).join("content").join(TOP).join("lib");
         assert_eq!(fs::read_link(lib_dir.join("libonnxruntime.so")).unwrap(), Path::new("libonnxruntime.so.1"));
         assert_eq!(fs::read_link(lib_dir.join("libonnxruntime.so.1")).unwrap(), Path::new("libonnxruntime.so.1.22.0"));
-        assert_eq!(fs::read(lib_dir.join("libonnxruntime.so")).unwrap(), fs::read(root.join("lib/libonnxruntime.so.1.22.0")).unwrap());
+        assert_eq!(
+            fs::read(lib_dir.join("libonnxruntime.so")).unwrap(),
+            fs::read(root.join("lib/libonnxruntime.so.1.22.0")).unwrap()
+        );
         assert!(lib.library_file.is_file());
     }
 }
