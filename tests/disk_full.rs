@@ -106,7 +106,9 @@ fn a_full_disk_is_a_cache_error_naming_the_path_and_leaves_no_temps_and_no_marke
         }
         let archive = if kind == "tgz" { archive::tgz(&root, TOP, &asset) } else { archive::zip(&root, TOP, &asset) };
         server.route(&archive.url_path("1.22.0"), Reply::ok(archive.bytes.clone()));
-        scene.manifest(&[archive.manifest_line("1.22.0", "linux-x64", "cpu")]).set("ONNXRUNTIME_MIRROR", server.url(""));
+        scene
+            .manifest(&[archive.manifest_line("1.22.0", "linux-x64", "cpu")])
+            .set("ONNXRUNTIME_MIRROR", server.url(""));
         let disk = Tmpfs::mount(&scene.cache(), "2m");
         if what.contains("fit") {
             assert!(archive.bytes.len() < 1 << 20, "{what}: the archive is {} bytes", archive.bytes.len());

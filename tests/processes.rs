@@ -163,7 +163,8 @@ impl Bench {
 
     /// Waits for a run that must succeed; returns the library path it printed and its stderr.
     fn finish(&self, mut run: Run, what: &str) -> (PathBuf, String) {
-        let status = wait_bounded(&mut run.child, RUN_LIMIT).unwrap_or_else(|| panic!("{what}: hung for {RUN_LIMIT:?}"));
+        let status =
+            wait_bounded(&mut run.child, RUN_LIMIT).unwrap_or_else(|| panic!("{what}: hung for {RUN_LIMIT:?}"));
         let stdout = fs::read_to_string(&run.stdout).unwrap();
         let stderr = fs::read_to_string(&run.stderr).unwrap();
         assert!(status.success(), "{what}: failed ({status}):\n{stderr}");
@@ -453,8 +454,10 @@ fn crash_loop(bench: &Bench, per_phase: usize, seed: u64) -> Crashes {
         match killed {
             Some(phase) => {
                 *crashes.kills.entry(phase).or_default() += 1;
-                *crashes.by_format.entry((if format == Format::Zip { "zip" } else { "tgz" }, phase.group())).or_default() +=
-                    1;
+                *crashes
+                    .by_format
+                    .entry((if format == Format::Zip { "zip" } else { "tgz" }, phase.group()))
+                    .or_default() += 1;
             }
             None => {
                 crashes.missed += 1;
@@ -469,10 +472,14 @@ fn crash_loop(bench: &Bench, per_phase: usize, seed: u64) -> Crashes {
         let recovery = bench.spawn(format, &cache, &format!("after-{iteration}"));
         crashes.processes += 1;
         let (lib, stderr) = bench.finish(recovery, &format!("the run after kill {iteration} ({killed:?}, {label})"));
-        assert!(!stderr.contains("waiting for lock"), "run after kill {iteration} waited for a dead process:\n{stderr}");
+        assert!(
+            !stderr.contains("waiting for lock"),
+            "run after kill {iteration} waited for a dead process:\n{stderr}"
+        );
         assert!(lib.starts_with(cache.join(&archive.sha256)), "{}", lib.display());
         assert_eq!(bench.check_entry(&cache, format), Ok(true), "after kill {iteration}");
-        let temps: Vec<_> = fs::read_dir(cache.join(".tmp")).map(|d| d.flatten().map(|e| e.path()).collect()).unwrap_or_default();
+        let temps: Vec<_> =
+            fs::read_dir(cache.join(".tmp")).map(|d| d.flatten().map(|e| e.path()).collect()).unwrap_or_default();
         assert!(temps.is_empty(), "after kill {iteration} ({killed:?}): temps left {temps:?}");
 
         // Cold again for the next kill.
