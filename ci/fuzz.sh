@@ -16,13 +16,14 @@ if [[ "$(cargo fuzz --version 2>/dev/null || true)" != "cargo-fuzz $cargo_fuzz_v
     echo "fuzz: installing cargo-fuzz $cargo_fuzz_version"
     cargo install cargo-fuzz --version "$cargo_fuzz_version" --locked
 fi
+corpus="$repo/fuzz/corpus"
+cargo test --locked --all-features --test fuzz_seeds -- --out "$corpus"
+
 # Only a stable toolchain exists here. cargo fuzz passes nightly-only flags (-Zsanitizer=address and
 # the sanitizer-coverage options); RUSTC_BOOTSTRAP=1 lets stable rustc accept them, AddressSanitizer
 # included (its runtime ships with the stable x86_64 Linux std). No nightly toolchain is needed.
+# Set only now: it is part of cargo's fingerprint and would rebuild the main target dir.
 export RUSTC_BOOTSTRAP=1
-
-corpus="$repo/fuzz/corpus"
-cargo test --locked --all-features --test fuzz_seeds -- --out "$corpus"
 (cd fuzz && cargo fuzz build -O)
 
 logs=$(mktemp -d)

@@ -57,17 +57,19 @@ fn main() {
     println!("processes: built the stand-in release in {:.1} s (seed {seed})", started.elapsed().as_secs_f64());
     let cold = concurrent_cold_builds(&bench, processes);
     println!("{cold}");
+    let waiter = waiter_proceeds_when_the_holder_dies(&bench);
+    println!("{waiter}");
     let crashes = crash_loop(&bench, kills_per_phase, seed);
     println!("{crashes}");
     println!(
         "SUMMARY processes: {} cold builds at once -> {} download; {} processes started; kills: {}; {:.0} s",
         processes,
         cold.downloads,
-        processes + crashes.processes,
+        processes + 2 + crashes.processes,
         crashes.kills_line(),
         started.elapsed().as_secs_f64()
     );
-    println!("processes: 2 passed, 0 failed");
+    println!("processes: 3 passed, 0 failed");
 }
 
 /// The build script's side: probe with the process environment, print the library path.
@@ -347,6 +349,40 @@ fn staged_tree(dir: &Path) -> BTreeMap<String, PathBuf> {
             (path.file_name().unwrap().to_string_lossy().into_owned(), fs::canonicalize(&path).unwrap())
         })
         .collect()
+}
+
+// ---------------------------------------------------------------------------------------------------
+// A waiter blocked on the lock when its holder dies
+
+fn waiter_proceeds_when_the_holder_dies(bench: &Bench) -> String {
+    let cache = bench.new_cache("waiter-cache");
+    let archive = bench.archive(Format::Tgz);
+    let mut holder = bench.spawn(Format::Tgz, &cache, "holder");
+    // The holder has the lock once its staging directory exists and bytes flow.
+    let end = Instant::now() + RUN_LIMIT;
+    while staging_dirs(&cache, &archive.sha256).is_empty() || bench.server.body_bytes_sent() == holder.sent_before {
+        assert!(Instant::now() < end && holder.child.try_wait().unwrap().is_none(), "the holder never started");
+        thread::sleep(Duration::from_millis(1));
+    }
+    let waiter = bench.spawn(Format::Tgz, &cache, "waiter");
+    while !fs::read_to_string(&waiter.stderr).unwrap().contains("waiting for lock") {
+        assert!(Instant::now() < end, "the second process never waited for the lock");
+        thread::sleep(Duration::from_millis(1));
+    }
+    assert!(holder.child.try_wait().unwrap().is_none(), "the holder finished before it could be killed");
+    holder.child.kill().unwrap();
+    holder.child.wait().unwrap();
+    let killed_at = Instant::now();
+    let (lib, _) = bench.finish(waiter, "the waiter after its lock holder died");
+    let took = killed_at.elapsed();
+    assert!(took < Duration::from_secs(30), "the waiter took {took:?} after the holder died");
+    assert!(lib.starts_with(cache.join(&archive.sha256)));
+    assert_eq!(bench.check_entry(&cache, Format::Tgz), Ok(true));
+    assert_eq!(fs::read_dir(cache.join(".tmp")).unwrap().count(), 0, "the dead holder's staging was cleared");
+    format!(
+        "processes: a waiter blocked on the lock took it when the holder was killed, and finished its own download {:.1} s later",
+        took.as_secs_f64()
+    )
 }
 
 // ---------------------------------------------------------------------------------------------------
