@@ -20,4 +20,7 @@ cargo test --locked --no-default-features --lib
 step "unit and integration tests"
 cargo test --locked --all-features
 
+step "reliability: kill -9 loop and fuzzing (ci/reliability.sh)"
+bash ci/reliability.sh
+
 step "done in $((SECONDS - start)) s"

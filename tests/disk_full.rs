@@ -65,6 +65,9 @@ fn incompressible(len: usize) -> Vec<u8> {
         .collect()
 }
 
+/// A file added to the release tree: its path under the root, and its bytes.
+type Extra = (&'static str, Vec<u8>);
+
 /// Every file and directory under `dir`.
 fn all_paths(dir: &Path) -> Vec<PathBuf> {
     let mut out = Vec::new();
@@ -83,8 +86,8 @@ fn all_paths(dir: &Path) -> Vec<PathBuf> {
 
 #[test]
 fn a_full_disk_is_a_cache_error_naming_the_path_and_leaves_no_temps_and_no_marker() {
-    // (what fills the disk, asset, file added to the release tree)
-    let cases: [(&str, &str, Vec<(&str, Vec<u8>)>); 3] = [
+    // (what fills the disk, archive format, files added to the release tree)
+    let cases: [(&str, &str, Vec<Extra>); 3] = [
         ("unpacking a .tgz as it streams in", "tgz", vec![("share/padding.bin", incompressible(3 << 20))]),
         ("saving a .zip before unpacking it", "zip", vec![("share/padding.bin", incompressible(3 << 20))]),
         (
