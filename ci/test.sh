@@ -29,4 +29,7 @@ bash ci/real-ort.sh
 step "real ONNX Runtime cross-provisioned for aarch64, linked with the cross gcc, run under qemu"
 bash ci/real-ort-aarch64.sh
 
+step "reliability: kill -9 loop and fuzzing (ci/reliability.sh)"
+bash ci/reliability.sh
+
 step "done in $((SECONDS - start)) s"
