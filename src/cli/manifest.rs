@@ -150,45 +150,29 @@ fn merge(
         Some(text) => text.lines().map(String::from).collect(),
         None => header(version),
     };
-    let records: Vec<(usize, String, String, String)> = match existing {
-        Some(text) => internal::parse(text)
-            .map_err(|errors| {
-                let shown: Vec<String> =
-                    errors.iter().map(|e| format!("{}:{}: {e}", output.display(), e.line)).collect();
-                Failure::Error(format!("the existing manifest is malformed; fix it first:\n{}", shown.join("\n")))
-            })?
-            .iter()
-            .map(|r| {
-                (
-                    r.line,
-                    format!(
-                        "{} {} {}",
-                        internal::Record::key(r).0.map(|n| n.to_string()).join("."),
-                        r.platform,
-                        r.variant
-                    ),
-                    r.sha256.to_string(),
-                    r.asset.to_string(),
-                )
-            })
-            .collect(),
+    let listed = match existing {
+        Some(text) => listed(text, output)?,
         None => Vec::new(),
     };
     let mut report = Vec::new();
     let mut conflicts = Vec::new();
     for line in lines {
         let key = format!("{} {} {}", line.version, line.platform, line.variant);
-        match records.iter().find(|(_, k, _, _)| *k == key) {
-            Some((_, _, sha, _)) if *sha == line.sha256 => report.push(format!("{key}: already listed with this hash")),
-            Some((number, _, sha, asset)) if force => {
-                if let Some(slot) = number.checked_sub(1).and_then(|i| text_lines.get_mut(i)) {
+        match listed.iter().find(|l| l.key == key) {
+            Some(old) if old.sha256 == line.sha256 => report.push(format!("{key}: already listed with this hash")),
+            Some(old) if force => {
+                if let Some(slot) = old.line.checked_sub(1).and_then(|i| text_lines.get_mut(i)) {
                     *slot = render(line);
                 }
+                let (asset, sha) = (&old.asset, &old.sha256);
                 report.push(format!("{key}: replaced {asset} {sha} with {} {} (--force)", line.asset, line.sha256));
             }
-            Some((number, _, sha, asset)) => conflicts.push(format!(
-                "{key}: {}:{number} lists {asset} with sha256 {sha}, but {} hashes to {}",
+            Some(old) => conflicts.push(format!(
+                "{key}: {}:{} lists {} with sha256 {}, but {} hashes to {}",
                 output.display(),
+                old.line,
+                old.asset,
+                old.sha256,
                 line.asset,
                 line.sha256
             )),
@@ -207,6 +191,33 @@ fn merge(
     let mut text = text_lines.join("\n");
     text.push('\n');
     Ok((text, report))
+}
+
+/// A line already in the manifest: where, its release-platform-variant key, and what it pins.
+struct Listed {
+    line: usize,
+    key: String,
+    sha256: String,
+    asset: String,
+}
+
+fn listed(text: &str, output: &Path) -> Result<Vec<Listed>, Failure> {
+    let records = internal::parse(text).map_err(|errors| {
+        let shown: Vec<String> = errors.iter().map(|e| format!("{}:{}: {e}", output.display(), e.line)).collect();
+        Failure::Error(format!("the existing manifest is malformed; fix it first:\n{}", shown.join("\n")))
+    })?;
+    Ok(records
+        .iter()
+        .map(|r| {
+            let [major, minor, patch] = r.version;
+            Listed {
+                line: r.line,
+                key: format!("{major}.{minor}.{patch} {} {}", r.platform, r.variant),
+                sha256: r.sha256.to_string(),
+                asset: r.asset.to_string(),
+            }
+        })
+        .collect())
 }
 
 fn header(version: Version) -> Vec<String> {

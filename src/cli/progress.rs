@@ -83,9 +83,11 @@ impl Progress for Reporter {
         state.received = state.received.saturating_add(bytes);
         let now = Instant::now();
         let every = if self.bar { REDRAW } else { PLAIN_EVERY };
-        let due = match state.last_shown.or(state.started) {
-            Some(last) => now.duration_since(last) >= every,
-            None => true,
+        // The bar appears with the first bytes; plain lines only once a transfer has taken a while.
+        let due = match (state.last_shown, state.started) {
+            (Some(last), _) => now.duration_since(last) >= every,
+            (None, Some(started)) => self.bar || now.duration_since(started) >= every,
+            (None, None) => true,
         };
         if !due {
             return;
@@ -102,6 +104,10 @@ impl Progress for Reporter {
 
     fn finished(&self) {
         let state = self.state.borrow();
+        if state.started.is_none() || state.received == 0 {
+            // Nothing arrived: the error that follows says why.
+            return;
+        }
         let now = Instant::now();
         if self.bar {
             self.draw(&state, now);

@@ -17,6 +17,9 @@ pub const VARIANT: &str = "ONNXRUNTIME_VARIANT";
 pub const CACHE_DIR: &str = "ONNXRUNTIME_CACHE_DIR";
 pub const SOURCES: &str = "ONNXRUNTIME_SOURCES";
 
+/// What cargo sets for a build script run, which the library reads as "this is a build".
+const BUILD_SCRIPT_VARS: [&str; 5] = ["OUT_DIR", "TARGET", "HOST", "CARGO_MANIFEST_LINKS", "DOCS_RS"];
+
 /// Variables to set for one command, each replacing the user's value and its target-suffixed forms.
 #[derive(Clone, Debug, Default)]
 pub struct Overrides {
@@ -52,11 +55,15 @@ impl Overrides {
         self.vars.iter().find(|(n, _)| *n == name).map(|(_, v)| v)
     }
 
-    /// The process environment with these variables replaced.
+    /// The process environment with these variables replaced, and without the variables cargo sets
+    /// for build scripts: the CLI is not one, and with `OUT_DIR` (set when it runs under `cargo test`)
+    /// the library would stage into someone else's build directory.
     pub fn env(&self) -> Env {
         let replaced = |key: &OsString| {
             let key = key.to_string_lossy();
-            self.vars.iter().any(|(name, _)| key == *name || key.starts_with(&format!("{name}_")))
+            BUILD_SCRIPT_VARS.contains(&&*key)
+                || key.starts_with("CARGO_CFG_")
+                || self.vars.iter().any(|(name, _)| key == *name || key.starts_with(&format!("{name}_")))
         };
         let mut vars: Vec<(OsString, OsString)> = host_env::all().into_iter().filter(|(k, _)| !replaced(k)).collect();
         vars.extend(self.vars.iter().map(|(n, v)| (OsString::from(n), v.clone())));

@@ -40,14 +40,23 @@ pub fn run(words: &[OsString]) -> Result<ExitCode, Failure> {
     };
     let overrides = Overrides::from_args(&args).map_err(&usage)?;
     let survey = overrides.config(&target).survey()?;
-    print!("{}", render(&survey));
+    let mut fetch = format!("cargo onnxruntime fetch --target {target}");
+    if let Some(version) = args.text("--version").map_err(&usage)? {
+        fetch.push_str(&format!(" --version '{version}'"));
+    }
+    if let Some(variant) = args.text("--variant").map_err(&usage)? {
+        fetch.push_str(&format!(" --variant {variant}"));
+    }
+    print!("{}", render(&survey, &fetch));
     let found = survey.error.is_none() && survey.chosen.is_some();
     Ok(if found { ExitCode::SUCCESS } else { ExitCode::FAILURE })
 }
 
 /// The survey as text: header, one block per attempt, the pick.
-pub fn render(survey: &Survey) -> String {
+pub fn render(survey: &Survey, fetch_command: &str) -> String {
     let report = &survey.report;
+    // A build that stops on a bad variable picks nothing.
+    let chosen = if survey.error.is_some() { None } else { survey.chosen };
     let mut out = format!("{} for {}", report.request, report.target);
     if !report.host.is_empty() && report.host != report.target {
         out.push_str(&format!(" (cross-compiling on {})", report.host));
@@ -55,9 +64,9 @@ pub fn render(survey: &Survey) -> String {
     let order: Vec<&str> = report.sources.iter().map(|s| s.as_str()).collect();
     out.push_str(&format!("\nsources, in order: {}\n\n", order.join(", ")));
     for (index, attempt) in report.attempts.iter().enumerate() {
-        let mark = mark(attempt, survey.chosen == Some(index));
+        let mark = mark(attempt, chosen == Some(index));
         out.push_str(&format!(
-            "{mark:<9} {:<10}  {}\n{:>21}{}\n",
+            "{mark:<9} {:<10}  {}\n{:22}{}\n",
             attempt.source.as_str(),
             attempt.location,
             "",
@@ -71,7 +80,7 @@ pub fn render(survey: &Survey) -> String {
         }
     }
     out.push('\n');
-    match (&survey.error, survey.chosen.and_then(|i| report.attempts.get(i))) {
+    match (&survey.error, chosen.and_then(|i| report.attempts.get(i))) {
         (Some(error), _) => {
             out.push_str("a build would stop with this error:\n");
             out.push_str(&error.to_string());
@@ -83,7 +92,7 @@ pub fn render(survey: &Survey) -> String {
                 attempt.source.as_str()
             )),
             Verdict::WouldDownload { url, .. } => {
-                out.push_str(&format!("a build would download {url}\n(`cargo onnxruntime fetch` does it now)\n"))
+                out.push_str(&format!("a build would download {url}\n(`{fetch_command}` does it now)\n"))
             }
             other => out.push_str(&format!("a build would use {} ({other})\n", attempt.location)),
         },
@@ -96,6 +105,10 @@ fn mark(attempt: &Attempt, chosen: bool) -> &'static str {
     match &attempt.verdict {
         _ if chosen => "[picked]",
         Verdict::Accepted { .. } => "[ok]",
+        // A variable naming an empty place is a refusal: a build stops on it.
+        Verdict::NotFound { .. } if attempt.location.starts_with("ONNXRUNTIME_") && attempt.location.contains(':') => {
+            "[refused]"
+        }
         Verdict::Skipped { .. } | Verdict::NotFound { .. } => "[-]",
         Verdict::WouldDownload { .. } => "[fetch]",
         _ => "[refused]",
