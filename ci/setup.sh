@@ -7,6 +7,7 @@ repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 # command → Debian package that provides it
 declare -A wanted=(
     [aarch64-linux-gnu-gcc]=gcc-aarch64-linux-gnu
+    [aarch64-linux-gnu-g++]=g++-aarch64-linux-gnu
     [qemu-aarch64]=qemu-user
     [pkg-config]=pkg-config
     [npm]=npm

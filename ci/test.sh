@@ -13,11 +13,20 @@ step "format and lints"
 cargo fmt --check
 cargo clippy --locked --all-targets --all-features -- -D warnings
 
+step "docs build without warnings"
+RUSTDOCFLAGS="-D warnings" cargo doc --locked --no-deps --all-features
+
 step "library without the download feature (what a lean user compiles)"
 cargo build --locked --no-default-features
 cargo test --locked --no-default-features --lib
 
 step "unit and integration tests"
 cargo test --locked --all-features
+
+step "real ONNX Runtime from the PyPI wheel, end to end: x86_64 inference with the ort crate"
+bash ci/real-ort.sh
+
+step "real ONNX Runtime cross-provisioned for aarch64, linked with the cross gcc, run under qemu"
+bash ci/real-ort-aarch64.sh
 
 step "done in $((SECONDS - start)) s"

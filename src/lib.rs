@@ -38,6 +38,7 @@
 //! | `ONNXRUNTIME_SOURCES` | which sources, in order |
 //! | `ONNXRUNTIME_VARIANT` | `cpu` (default), `cuda11`, `cuda12`, `cuda13` |
 //! | `ONNXRUNTIME_STATIC` | link a user-supplied static build |
+//! | `ONNXRUNTIME_CXX_STDLIB` | C++ runtime for static links (`none` for none) |
 //! | `ONNXRUNTIME_CACHE_DIR` | the shared download cache |
 //! | `ONNXRUNTIME_MIRROR` | base URL replacing GitHub's releases (`https://`, `http://`, `file://`) |
 //! | `ONNXRUNTIME_MANIFEST` | extra manifest files (`:`-separated; `;` on Windows) |
@@ -54,6 +55,7 @@
 #[cfg(feature = "download")]
 mod cache;
 mod config;
+mod dependent;
 mod emit;
 mod env;
 mod error;
@@ -80,6 +82,7 @@ mod version;
 mod test_support;
 
 pub use config::Config;
+pub use dependent::{dependent_rpath, dependent_rpath_lines};
 pub use emit::LIB_PATH_ENV;
 pub use env::Env;
 pub use error::{Attempt, DownloadError, Error, Report, Verdict};

@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 
 use crate::config::Config;
-use crate::emit::{self, LinkPlan, Metadata};
+use crate::emit::{self, LinkPlan, Linkage, Metadata};
 use crate::env::{Var, Vars};
 use crate::error::{Attempt, DownloadError, Error, Report, Verdict};
 use crate::inspect::{self, Inspected};
@@ -14,7 +14,7 @@ use crate::request::{LinkKind, Request, Variant};
 use crate::sources::download::Progress;
 use crate::sources::{self, Candidate, Origin, SourceKind};
 use crate::stage;
-use crate::target::Target;
+use crate::target::{Os, Target};
 use crate::version::VersionReq;
 
 /// What a survey saw: every candidate of every source with its verdict, and what a build would do.
@@ -53,9 +53,19 @@ struct Findings {
     download_failure: Option<DownloadError>,
     /// A variable-named location that was refused (survey mode records it instead of stopping).
     bad_variable: Option<Error>,
+    /// `ONNXRUNTIME_INCLUDE_DIR`, which replaces every candidate's include directory.
+    include_override: Option<PathBuf>,
 }
 
 impl Findings {
+    /// A candidate as it is judged: with the include directory the user named, if any.
+    fn adjust(&self, mut candidate: Candidate) -> Candidate {
+        if let Some(dir) = &self.include_override {
+            candidate.include_dir = Some(dir.clone());
+        }
+        candidate
+    }
+
     fn record(&mut self, attempt: Attempt, inspected: Option<Inspected>) {
         if let (None, Some(inspected)) = (&self.chosen, inspected) {
             self.chosen = Some((inspected, self.attempts.len()));
@@ -66,20 +76,15 @@ impl Findings {
 
 impl Probe<'_> {
     pub fn run(&self) -> Result<Library, Error> {
-        let (request, include_override, findings, report) = self.search(Mode::Probe)?;
+        let (request, findings, report) = self.search(Mode::Probe)?;
         match findings.chosen {
-            Some((mut inspected, _)) => {
-                if let Some(include) = include_override {
-                    inspected.include_dir = Some(include);
-                }
-                self.finish(inspected, &request)
-            }
+            Some((inspected, _)) => self.finish(inspected, &request),
             None => Err(self.failure(report, findings.download_failure)),
         }
     }
 
     pub fn survey(&self) -> Result<Survey, Error> {
-        let (_, _, findings, report) = self.search(Mode::Survey)?;
+        let (_, findings, report) = self.search(Mode::Survey)?;
         let chosen = findings
             .chosen
             .map(|(_, index)| index)
@@ -94,8 +99,7 @@ impl Probe<'_> {
         }
     }
 
-    #[allow(clippy::type_complexity)]
-    fn search(&self, mode: Mode) -> Result<(Request, Option<PathBuf>, Findings, Report), Error> {
+    fn search(&self, mode: Mode) -> Result<(Request, Findings, Report), Error> {
         let request = self.request()?;
         let sources = match self.vars.get("ONNXRUNTIME_SOURCES") {
             Some(var) => SourceKind::parse_list(&var.name, var.text()?)?,
@@ -112,7 +116,7 @@ impl Probe<'_> {
             Ok(dir) => dir,
             Err((var, verdict)) => return Err(self.bad_variable(var, verdict, report)),
         };
-        let mut findings = Findings::default();
+        let mut findings = Findings { include_override, ..Findings::default() };
         for source in &sources {
             match source {
                 SourceKind::Env => self.search_env(&request, &mut findings, &report, mode)?,
@@ -154,7 +158,7 @@ impl Probe<'_> {
         }
         report.attempts = std::mem::take(&mut findings.attempts);
         report.variables = self.variables_in_effect();
-        Ok((request, include_override, findings, report))
+        Ok((request, findings, report))
     }
 
     /// The builder's settings with the variables laid over them.
@@ -196,6 +200,22 @@ impl Probe<'_> {
         Ok(self.config.offline.filter(|o| *o).map(|_| "Config::offline(true)".to_string()))
     }
 
+    /// The C++ runtime a static ORT needs, as the `cc` crate picks it for the target;
+    /// `ONNXRUNTIME_CXX_STDLIB` overrides it (`none` for no library).
+    fn cxx_stdlib(&self) -> Result<Option<String>, Error> {
+        if let Some(var) = self.vars.get("ONNXRUNTIME_CXX_STDLIB") {
+            let name = var.text()?.trim();
+            return Ok((!name.eq_ignore_ascii_case("none")).then(|| name.to_string()));
+        }
+        Ok(match (self.target.os(), self.target.abi()) {
+            (Os::Windows, _) => None,
+            (Os::MacOs, _) => Some("c++".into()),
+            (Os::Linux, "android") => Some("c++_shared".into()),
+            (Os::Other(os), _) if os.contains("bsd") => Some("c++".into()),
+            _ => Some("stdc++".into()),
+        })
+    }
+
     /// The `env` source. A refused location stops a probe with an error naming the variable; a
     /// survey records it and goes on.
     fn search_env(&self, request: &Request, findings: &mut Findings, report: &Report, mode: Mode) -> Result<(), Error> {
@@ -206,7 +226,7 @@ impl Probe<'_> {
                 findings.record(Attempt { source: SourceKind::Env, location, verdict }, None);
                 return Ok(());
             }
-            Ok(Some(candidate)) => match inspect::inspect(&candidate, self.target, request) {
+            Ok(Some(candidate)) => match inspect::inspect(&findings.adjust(candidate.clone()), self.target, request) {
                 Ok(inspected) => {
                     findings.record(accepted(&candidate, &inspected), Some(inspected));
                     return Ok(());
@@ -261,6 +281,7 @@ impl Probe<'_> {
         }
         let mut empty: Vec<String> = Vec::new();
         for candidate in sources::system::candidates(&dirs) {
+            let candidate = findings.adjust(candidate);
             match inspect::inspect(&candidate, self.target, request) {
                 Ok(inspected) => {
                     findings.record(accepted(&candidate, &inspected), Some(inspected));
@@ -289,6 +310,7 @@ impl Probe<'_> {
 
     /// Inspects a candidate of a non-env source; a refusal is recorded and the search goes on.
     fn judge(&self, candidate: Candidate, request: &Request, findings: &mut Findings) {
+        let candidate = findings.adjust(candidate);
         match inspect::inspect(&candidate, self.target, request) {
             Ok(inspected) => findings.record(accepted(&candidate, &inspected), Some(inspected)),
             Err(verdict) => {
@@ -317,10 +339,17 @@ impl Probe<'_> {
 
     /// Stages the chosen library and builds the directives.
     fn finish(&self, inspected: Inspected, request: &Request) -> Result<Library, Error> {
+        let dynamic = request.link == LinkKind::Dynamic;
         let out_dir = self.config.env.cargo_path("OUT_DIR");
         let staged = match &out_dir {
             Some(out_dir) => Some(stage::stage(&inspected, out_dir)?),
             None => None,
+        };
+        // Windows has no rpath: its loader looks beside the executable, so the DLLs always go there.
+        let copy = dynamic && out_dir.is_some() && (self.config.copy_to_target_dir || *self.target.os() == Os::Windows);
+        let copied = match (&out_dir, copy) {
+            (Some(out_dir), true) => stage::copy_next_to_executables(&inspected, out_dir)?,
+            _ => Vec::new(),
         };
         let (lib_dir, include_dir, runtime_files, load_path) = match &staged {
             Some(s) => (s.lib_dir.clone(), s.include_dir.clone(), s.files.clone(), s.library.clone()),
@@ -336,13 +365,27 @@ impl Probe<'_> {
         let watch: Vec<&Path> = if in_cache { Vec::new() } else { vec![inspected.library.as_path()] };
         let links = self.config.env.cargo_var("CARGO_MANIFEST_LINKS");
         let root = inspected.candidate.root.clone();
+        let rpath = match (self.config.rpath && dynamic, copy, self.target.os()) {
+            (false, _, _) => None,
+            (true, true, Os::MacOs) => Some("@loader_path".to_string()),
+            (true, true, _) => Some("$ORIGIN".to_string()),
+            (true, false, _) => lib_dir.to_str().map(str::to_string),
+        };
+        let cxx_stdlib = if dynamic { None } else { self.cxx_stdlib()? };
+        let system_libs: &[&str] = if *self.target.os() == Os::Linux { &["pthread", "dl", "m"] } else { &[] };
+        let linkage = match request.link {
+            LinkKind::Dynamic => Linkage::Dynamic,
+            LinkKind::Static => {
+                Linkage::Static { libs: &inspected.static_libs, cxx_stdlib: cxx_stdlib.as_deref(), system_libs }
+            }
+        };
         let plan = LinkPlan {
             target: self.target,
-            link: request.link,
+            linkage,
             lib_dir: &lib_dir,
-            rpath: self.config.rpath,
+            rpath,
             watch,
-            load_path: Some(&load_path),
+            load_path: dynamic.then_some(load_path.as_path()),
             metadata: links.map(|_| Metadata {
                 root: root.as_deref(),
                 include: include_dir.as_deref(),
@@ -361,7 +404,8 @@ impl Probe<'_> {
             variant: request.variant,
             origin: inspected.candidate.origin.clone(),
             library_file: inspected.library.clone(),
-            runtime_files,
+            // A static build leaves nothing to load at run time.
+            runtime_files: if dynamic { runtime_files.into_iter().chain(copied).collect() } else { Vec::new() },
             directives,
         })
     }

@@ -96,3 +96,90 @@ fn place(real: &Path, link: &Path) -> io::Result<()> {
 fn place(real: &Path, link: &Path) -> io::Result<()> {
     fs::copy(real, link).map(drop)
 }
+
+/// Copies the run-time files next to the executables of the build running this build script —
+/// `target/<profile>/`, `deps/` (tests, benches) and `examples/` — for relocatable deployment with a
+/// `$ORIGIN` / `@loader_path` rpath, and for Windows, whose loader looks beside the executable. Each real
+/// file is written once per directory (hard-linked where possible); the other names are relative
+/// symlinks to it (copies on Windows hosts). Import libraries stay behind: they are for linking only.
+pub(crate) fn copy_next_to_executables(inspected: &Inspected, out_dir: &Path) -> Result<Vec<PathBuf>, Error> {
+    let profile = profile_dir(out_dir).ok_or_else(|| Error::Io {
+        action: "find target/<profile> (three levels above OUT_DIR) for".into(),
+        path: out_dir.to_path_buf(),
+        source: io::Error::from(io::ErrorKind::NotFound),
+    })?;
+    let io_err = |action: &'static str, path: &Path| {
+        let path = path.to_path_buf();
+        move |source: io::Error| Error::Io { action: action.into(), path, source }
+    };
+    let runtime: Vec<&crate::inspect::RuntimeFile> = inspected
+        .runtime_files
+        .iter()
+        .filter(|f| !f.name.to_string_lossy().to_ascii_lowercase().ends_with(".lib"))
+        .collect();
+    let mut placed = Vec::new();
+    let mut first_copies: Vec<(PathBuf, PathBuf)> = Vec::new(); // (real source, its copy in `profile`)
+    for dir in [profile.clone(), profile.join("deps"), profile.join("examples")] {
+        fs::create_dir_all(&dir).map_err(io_err("create", &dir))?;
+        for file in &runtime {
+            let real_name = file.path.file_name().map(PathBuf::from).unwrap_or_else(|| PathBuf::from(&file.name));
+            let real_dest = dir.join(&real_name);
+            let earlier = first_copies.iter().find(|(src, _)| src == &file.path).map(|(_, copy)| copy.clone());
+            if !placed.contains(&real_dest) {
+                replace_with_copy(earlier.as_deref().unwrap_or(&file.path), &real_dest)
+                    .map_err(io_err("copy the library to", &real_dest))?;
+                if earlier.is_none() {
+                    first_copies.push((file.path.clone(), real_dest.clone()));
+                }
+                placed.push(real_dest.clone());
+            }
+            if Path::new(&file.name) != real_name {
+                let alias = dir.join(&file.name);
+                replace_with_alias(&real_name, &real_dest, &alias).map_err(io_err("link", &alias))?;
+                placed.push(alias);
+            }
+        }
+    }
+    Ok(placed)
+}
+
+/// `target/<profile>` (or `target/<triple>/<profile>`): `OUT_DIR` is `<profile>/build/<pkg>-<hash>/out`.
+fn profile_dir(out_dir: &Path) -> Option<PathBuf> {
+    let profile = out_dir.parent()?.parent()?.parent()?;
+    profile.join("build").is_dir().then(|| profile.to_path_buf())
+}
+
+/// Puts a copy of `src` at `dest` under a temporary name first, so a reader never sees half a file
+/// and a previous (possibly other-release) file is replaced in one step.
+fn replace_with_copy(src: &Path, dest: &Path) -> io::Result<()> {
+    let temp = dest.with_file_name(format!(
+        ".{}.{}.tmp",
+        dest.file_name().unwrap_or_default().to_string_lossy(),
+        std::process::id()
+    ));
+    let _ = fs::remove_file(&temp);
+    if fs::hard_link(src, &temp).is_err() {
+        fs::copy(src, &temp)?;
+    }
+    fs::rename(&temp, dest).inspect_err(|_| {
+        let _ = fs::remove_file(&temp);
+    })
+}
+
+/// `alias` → `real_name` (relative, so the directory can move), replacing whatever `alias` was.
+#[cfg(unix)]
+fn replace_with_alias(real_name: &Path, _real: &Path, alias: &Path) -> io::Result<()> {
+    let temp = alias.with_file_name(format!(
+        ".{}.{}.tmp",
+        alias.file_name().unwrap_or_default().to_string_lossy(),
+        std::process::id()
+    ));
+    let _ = fs::remove_file(&temp);
+    std::os::unix::fs::symlink(real_name, &temp)?;
+    fs::rename(&temp, alias)
+}
+
+#[cfg(not(unix))]
+fn replace_with_alias(_real_name: &Path, real: &Path, alias: &Path) -> io::Result<()> {
+    replace_with_copy(real, alias)
+}

@@ -392,3 +392,38 @@ fn the_report_names_the_download_source_when_sources_are_mixed() {
     assert!(matches!(report.attempts[0].verdict, Verdict::Skipped { .. }));
     assert!(matches!(report.attempts[1].verdict, Verdict::Failed { .. }));
 }
+
+#[test]
+fn a_gpu_variant_fetches_its_own_archive_and_stages_its_provider_libraries() {
+    let server = Server::http();
+    let mut scene = Scene::new(X86_64);
+    let cpu = scene.archive("1.22.0", X86_64, TGZ);
+    // A GPU archive: the same layout plus the CUDA provider library.
+    let gpu_asset = "onnxruntime-linux-x64-gpu-1.22.0.tgz";
+    let top = "onnxruntime-linux-x64-gpu-1.22.0";
+    let root = support::official_tree(&scene.path("gpu-tree"), top, "1.22.0", X86_64);
+    support::build_shared(&root.join("lib"), "libonnxruntime_providers_cuda.so", None, "1.22.0", X86_64);
+    let gpu = archive::tgz(&root, top, gpu_asset);
+    for a in [&cpu, &gpu] {
+        server.route(&a.url_path("1.22.0"), Reply::ok(a.bytes.clone()));
+    }
+    scene
+        .manifest(&[
+            cpu.manifest_line("1.22.0", "linux-x64", "cpu"),
+            gpu.manifest_line("1.22.0", "linux-x64", "cuda12"),
+        ])
+        .set("ONNXRUNTIME_MIRROR", server.url(""))
+        .set("ONNXRUNTIME_VARIANT", "cuda12");
+    let lib = scene.probe().unwrap();
+    assert_eq!(server.hits(&gpu.url_path("1.22.0")), 1);
+    assert_eq!(server.hits(&cpu.url_path("1.22.0")), 0);
+    assert!(lib.lib_dir.join("libonnxruntime_providers_cuda.so").exists());
+    assert!(lib.lib_dir.join("libonnxruntime_providers_shared.so").exists());
+    assert_eq!(lib.variant, onnxruntime_provision::Variant::Cuda12);
+
+    // cuda13 is not listed for 1.22.0: an error listing what exists, never the CPU build instead.
+    scene.set("ONNXRUNTIME_VARIANT", "cuda13");
+    let err = scene.probe().unwrap_err();
+    assert!(matches!(download_error(&err), DownloadError::NoArtifact { .. }), "{err}");
+    assert_eq!(server.requests().len(), 1);
+}

@@ -94,3 +94,182 @@ fn the_built_binary_runs_directly_and_follows_a_changed_variable() {
     cargo(&crate_dir, &["build"], &[("ONNXRUNTIME_DIR", &second)]);
     assert_eq!(run_consumer(), "ONNX Runtime 1.22.4\n");
 }
+
+/// The dynamic section entries of `binary` (`readelf -d`).
+fn dynamic_section(binary: &Path) -> String {
+    let out = Command::new("readelf").arg("-d").arg(binary).output().expect("readelf (binutils) is installed");
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[test]
+fn the_linked_release_is_loaded_even_when_another_comes_first_on_the_library_path() {
+    let _serial = FIXTURE_TARGET.lock().unwrap_or_else(|e| e.into_inner());
+    let tmp = support::tempdir();
+    let linked = support::official_tree(tmp.path(), "onnxruntime-linux-x64-1.22.0", "1.22.0", X86_64);
+    let crate_dir = make_fixture(tmp.path());
+    cargo(&crate_dir, &["build"], &[("ONNXRUNTIME_DIR", &linked)]);
+
+    // Another release with the same SONAME, first on LD_LIBRARY_PATH.
+    let other = tmp.path().join("other");
+    support::build_shared(&other, "libonnxruntime.so.1", Some("libonnxruntime.so.1"), "1.23.2", X86_64);
+    let binary = target_dir().join("debug/consumer");
+    let run = |path: &Path| Command::new(path).env("LD_LIBRARY_PATH", &other).output().unwrap();
+    let output = run(&binary);
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    assert_eq!(String::from_utf8_lossy(&output.stdout), "ONNX Runtime 1.22.0\n");
+    assert!(
+        dynamic_section(&binary).contains("(RPATH)"),
+        "the staged dir is in DT_RPATH, searched before LD_LIBRARY_PATH"
+    );
+
+    // The control: the same program linked the usual way (DT_RUNPATH) picks the other release and fails
+    // exactly as users see it, so the check above cannot pass by accident.
+    let staged = fs::read_dir(target_dir().join("debug/build"))
+        .unwrap()
+        .map(|e| e.unwrap().path().join("out/onnxruntime/lib"))
+        .find(|p| {
+            p.join("libonnxruntime.so.1").exists()
+                && fs::canonicalize(p.join("libonnxruntime.so.1"))
+                    .unwrap()
+                    .starts_with(fs::canonicalize(&linked).unwrap())
+        })
+        .expect("the staged directory of this build");
+    let main_c = tmp.path().join("main.c");
+    fs::write(&main_c, "const void* OrtGetApiBase(void);\nint main(void) { return OrtGetApiBase() == 0; }\n").unwrap();
+    let control = tmp.path().join("control");
+    let status = support::compiler(X86_64)
+        .arg(&main_c)
+        .arg("-o")
+        .arg(&control)
+        .arg(format!("-L{}", staged.display()))
+        .arg("-lonnxruntime")
+        .arg(format!("-Wl,--enable-new-dtags,-rpath,{}", staged.display()))
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let output = run(&control);
+    assert!(!output.status.success());
+    assert!(String::from_utf8_lossy(&output.stderr).contains("version `VERS_1.22.0' not found"), "{output:?}");
+}
+
+#[test]
+fn a_relocatable_build_runs_after_moving_it_with_its_libraries() {
+    let _serial = FIXTURE_TARGET.lock().unwrap_or_else(|e| e.into_inner());
+    let tmp = support::tempdir();
+    let tree = support::official_tree(tmp.path(), "onnxruntime-linux-x64-1.22.0", "1.22.0", X86_64);
+    let crate_dir = make_fixture(tmp.path());
+    let on = tmp.path().join("on");
+    cargo(&crate_dir, &["build"], &[("ONNXRUNTIME_DIR", &tree), ("FIXTURE_COPY_TO_TARGET_DIR", &on)]);
+    let debug = target_dir().join("debug");
+    assert!(dynamic_section(&debug.join("consumer")).contains("[$ORIGIN]"));
+
+    // Ship: the binary and the run-time files, to a place the build never knew; the original install
+    // is gone.
+    let shipped = tmp.path().join("shipped elsewhere");
+    fs::create_dir_all(&shipped).unwrap();
+    let status = Command::new("cp")
+        .arg("-a")
+        .arg(debug.join("consumer"))
+        .arg(debug.join("libonnxruntime.so.1"))
+        .arg(debug.join("libonnxruntime.so.1.22.0"))
+        .arg(debug.join("libonnxruntime_providers_shared.so"))
+        .arg(&shipped)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    fs::remove_dir_all(&tree).unwrap();
+    let output = Command::new(shipped.join("consumer")).env_remove("LD_LIBRARY_PATH").output().unwrap();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    assert_eq!(String::from_utf8_lossy(&output.stdout), "ONNX Runtime 1.22.0\n");
+    // Tests and examples find the files beside them too.
+    assert!(debug.join("deps/libonnxruntime.so.1").exists() && debug.join("examples/libonnxruntime.so.1").exists());
+}
+
+/// A crate in `dir/name` with the given manifest tail and files.
+fn write_crate(dir: &Path, name: &str, manifest_tail: &str, files: &[(&str, &str)]) -> PathBuf {
+    let crate_dir = dir.join(name);
+    for (path, text) in files {
+        let path = crate_dir.join(path);
+        fs::create_dir_all(path.parent().unwrap()).unwrap();
+        fs::write(path, text).unwrap();
+    }
+    fs::write(
+        crate_dir.join("Cargo.toml"),
+        format!("[package]\nname = \"{name}\"\nversion = \"0.0.0\"\nedition = \"2024\"\npublish = false\n{manifest_tail}\n[workspace]\n"),
+    )
+    .unwrap();
+    fs::copy(repo().join("Cargo.lock"), crate_dir.join("Cargo.lock")).unwrap();
+    crate_dir
+}
+
+#[test]
+fn a_binary_depending_on_a_sys_crate_runs_directly_with_the_helper_and_not_without() {
+    let _serial = FIXTURE_TARGET.lock().unwrap_or_else(|e| e.into_inner());
+    let tmp = support::tempdir();
+    let tree = support::official_tree(tmp.path(), "onnxruntime-linux-x64-1.22.0", "1.22.0", X86_64);
+    let provision = format!("onnxruntime-provision = {{ path = {:?} }}", repo().display().to_string());
+    let main_rs = fs::read_to_string(repo().join("tests/fixtures/consumer/src/main.rs")).unwrap();
+    let sys_lib = main_rs
+        .replace("fn version()", "pub fn version()")
+        .replace("fn main() {\n    println!(\"ONNX Runtime {}\", version());\n}\n", "");
+    write_crate(
+        tmp.path(),
+        "ort-sys-fixture",
+        &format!("links = \"onnxruntime\"\n[build-dependencies]\n{provision}\n"),
+        &[
+            ("build.rs", "fn main() { onnxruntime_provision::Config::new().probe().unwrap(); }\n"),
+            ("src/lib.rs", &sys_lib),
+        ],
+    );
+    let app_main = "fn main() { println!(\"ONNX Runtime {}\", ort_sys_fixture::version()); }\n";
+    let app = |name: &str, with_helper: bool| {
+        let mut tail = "[dependencies]\nort-sys-fixture = { path = \"../ort-sys-fixture\" }\n".to_string();
+        let mut files = vec![("src/main.rs", app_main)];
+        if with_helper {
+            tail.push_str(&format!("[build-dependencies]\n{provision}\n"));
+            files.push((
+                "build.rs",
+                "fn main() { onnxruntime_provision::dependent_rpath(\"onnxruntime\").unwrap(); }\n",
+            ));
+        }
+        write_crate(tmp.path(), name, &tail, &files)
+    };
+    let with = app("app-with-helper", true);
+    let without = app("app-without-helper", false);
+    cargo(&with, &["build"], &[("ONNXRUNTIME_DIR", &tree)]);
+    cargo(&without, &["build"], &[("ONNXRUNTIME_DIR", &tree)]);
+
+    let run = |name: &str| {
+        Command::new(target_dir().join("debug").join(name)).env_remove("LD_LIBRARY_PATH").output().unwrap()
+    };
+    let output = run("app-with-helper");
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    assert_eq!(String::from_utf8_lossy(&output.stdout), "ONNX Runtime 1.22.0\n");
+    // rustc-link-arg does not reach dependents: without the helper the binary links but cannot load.
+    let output = run("app-without-helper");
+    assert!(!output.status.success());
+    assert!(
+        String::from_utf8_lossy(&output.stderr).contains("libonnxruntime.so.1: cannot open shared object file"),
+        "{output:?}"
+    );
+}
+
+#[test]
+fn a_static_build_tree_is_discovered_and_linked_with_no_shared_library_left() {
+    let _serial = FIXTURE_TARGET.lock().unwrap_or_else(|e| e.into_inner());
+    let tmp = support::tempdir();
+    let build = support::static_build_tree(tmp.path(), "1.22.3", X86_64);
+    let crate_dir = make_fixture(tmp.path());
+    let yes = Path::new("1");
+    let output = cargo(&crate_dir, &["build", "-vv"], &[("ONNXRUNTIME_LIB_DIR", &build), ("ONNXRUNTIME_STATIC", yes)]);
+    let log = String::from_utf8_lossy(&output.stderr);
+    // What rustc was given (cargo -vv shows the command).
+    for arg in ["-l static=onnxruntime_session", "-l static=onnxruntime_common", "-l static=foo", "-l dylib=stdc++"] {
+        assert!(log.contains(arg), "{arg} missing from:\n{log}");
+    }
+    assert!(!log.contains("static=onnxruntime_test_utils"), "test-only archives stay out");
+
+    assert_eq!(run_consumer(), "ONNX Runtime 1.22.3\n");
+    let dynamic = dynamic_section(&target_dir().join("debug/consumer"));
+    assert!(!dynamic.contains("libonnxruntime") && dynamic.contains("libstdc++"), "{dynamic}");
+}

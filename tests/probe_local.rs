@@ -65,11 +65,13 @@ fn env_dir_is_linked_from_the_staged_directory_with_exact_directives() {
     expected = vec![
         format!("cargo:rustc-link-search=native={}", s(&staged)),
         "cargo:rustc-link-lib=dylib=onnxruntime".into(),
+        "cargo:rustc-link-arg=-Wl,--disable-new-dtags".into(),
         format!("cargo:rustc-link-arg=-Wl,-rpath,{}", s(&staged)),
         format!("cargo:rerun-if-changed={}", s(&lib.library_file)),
         format!("cargo:rustc-env=ONNXRUNTIME_LIB_PATH={}", s(&staged.join("libonnxruntime.so.1"))),
         format!("cargo:root={}", s(&root)),
         format!("cargo:lib_dir={}", s(&staged)),
+        format!("cargo:rpath={}", s(&staged)),
         format!("cargo:include={}", s(&out.join("onnxruntime/include"))),
         "cargo:version=1.22.0".into(),
         "cargo:api_version=22".into(),
@@ -303,4 +305,54 @@ fn paths_with_spaces_and_non_utf8_bytes_work() {
     assert!(lib.cargo_directives().iter().all(|l| !l.contains('\u{fffd}')));
     assert_eq!(fs::canonicalize(lib.lib_dir.join("libonnxruntime.so")).unwrap(), lib.library_file);
     assert!(lib.library_file.starts_with(fs::canonicalize(&odd).unwrap()));
+}
+
+#[test]
+fn static_builds_link_every_archive_then_the_cxx_runtime() {
+    let tmp = support::tempdir();
+    let build = support::static_build_tree(tmp.path(), "1.22.0", X86_64);
+    let mut vars = build_env(tmp.path(), X86_64);
+    vars.push(var("ONNXRUNTIME_LIB_DIR", build.as_os_str()));
+    let lib = config(vars.clone()).static_link(true).probe().unwrap();
+    assert_eq!(lib.link, LinkKind::Static);
+    assert_eq!(lib.version, Version::new(1, 22, 0));
+    assert!(lib.runtime_files.is_empty(), "nothing to load at run time");
+    let lines: Vec<&String> = lib.cargo_directives().iter().filter(|l| l.starts_with("cargo:rustc-link-")).collect();
+    let expected = [
+        format!("cargo:rustc-link-search=native={}", tmp.path().join("out/onnxruntime/lib").display()),
+        "cargo:rustc-link-lib=static=onnxruntime_common".into(),
+        "cargo:rustc-link-lib=static=onnxruntime_session".into(),
+        "cargo:rustc-link-lib=static=foo".into(),
+        "cargo:rustc-link-lib=dylib=stdc++".into(),
+        "cargo:rustc-link-lib=dylib=pthread".into(),
+        "cargo:rustc-link-lib=dylib=dl".into(),
+        "cargo:rustc-link-lib=dylib=m".into(),
+    ];
+    assert_eq!(lines, expected.iter().collect::<Vec<_>>());
+
+    // ONNXRUNTIME_STATIC and ONNXRUNTIME_CXX_STDLIB from the environment.
+    vars.push(var("ONNXRUNTIME_STATIC", "1"));
+    vars.push(var("ONNXRUNTIME_CXX_STDLIB", "c++"));
+    let lib = config(vars.clone()).probe().unwrap();
+    assert!(lib.cargo_directives().contains(&"cargo:rustc-link-lib=dylib=c++".to_string()));
+    vars.push(var("ONNXRUNTIME_CXX_STDLIB_x86_64-unknown-linux-gnu", "none"));
+    let lib = config(vars).probe().unwrap();
+    assert!(!lib.cargo_directives().iter().any(|l| l.contains("c++") || l.contains("stdc++")));
+}
+
+#[test]
+fn static_archives_of_another_architecture_are_refused() {
+    let tmp = support::tempdir();
+    let build = support::static_build_tree(tmp.path(), "1.22.0", AARCH64);
+    let mut vars = build_env(tmp.path(), X86_64);
+    vars.push(var("ONNXRUNTIME_LIB_DIR", build.as_os_str()));
+    vars.push(var("ONNXRUNTIME_STATIC", "1"));
+    let err = config(vars.clone()).probe().unwrap_err();
+    assert!(matches!(&err, Error::BadVariable { verdict: Verdict::WrongArch { .. }, .. }), "{err}");
+    // A shared-only install has nothing to link statically.
+    let shared = support::official_tree(tmp.path(), "shared", "1.22.0", X86_64);
+    vars.retain(|(n, _)| n != "ONNXRUNTIME_LIB_DIR");
+    vars.push(var("ONNXRUNTIME_DIR", shared.as_os_str()));
+    let err = config(vars).probe().unwrap_err();
+    assert!(err.to_string().contains("no libonnxruntime.a or libonnxruntime_*.a"), "{err}");
 }

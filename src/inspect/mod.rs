@@ -6,13 +6,14 @@
 //! header's `ORT_API_VERSION` (which gives the minor number only).
 
 pub(crate) mod binary;
+mod static_lib;
 
 use std::ffi::OsString;
 use std::fs;
 use std::path::{Path, PathBuf};
 
 use crate::error::Verdict;
-use crate::request::Request;
+use crate::request::{LinkKind, Request};
 use crate::sources::Candidate;
 use crate::target::{Os, Target};
 use crate::version::Version;
@@ -33,6 +34,9 @@ pub(crate) struct Inspected {
     /// name (`libonnxruntime.so`), the SONAME or install name, versioned names, provider libraries.
     pub runtime_files: Vec<RuntimeFile>,
     pub include_dir: Option<PathBuf>,
+    /// For a static link: the archives' link names (`onnxruntime_session` for
+    /// `libonnxruntime_session.a`), in link order; their files are in `runtime_files`.
+    pub static_libs: Vec<String>,
 }
 
 /// One file name to expose at run time (or link time), and the real file behind it.
@@ -43,7 +47,7 @@ pub(crate) struct RuntimeFile {
 }
 
 /// File-name conventions of one OS family.
-struct Naming {
+pub(crate) struct Naming {
     /// The name the linker looks for with `-lonnxruntime` (Windows: the import library).
     link_name: &'static str,
     /// Is this file name the main library (any of its versioned names)?
@@ -51,7 +55,7 @@ struct Naming {
     /// Is this a provider library shipped beside the main one?
     is_provider: fn(&str) -> bool,
     /// The format the library must have.
-    format: Format,
+    pub format: Format,
 }
 
 fn naming(os: &Os) -> Option<Naming> {
@@ -86,6 +90,9 @@ fn naming(os: &Os) -> Option<Naming> {
 
 /// Judges one candidate for the target and request.
 pub(crate) fn inspect(candidate: &Candidate, target: &Target, request: &Request) -> Result<Inspected, Verdict> {
+    if request.link == LinkKind::Static {
+        return static_lib::inspect(candidate, target, request);
+    }
     let Some(naming) = naming(target.os()) else {
         return Err(Verdict::Skipped { reason: format!("no ONNX Runtime file naming is known for {}", target.os()) });
     };
@@ -124,7 +131,18 @@ pub(crate) fn inspect(candidate: &Candidate, target: &Target, request: &Request)
                     detail: format!("{} has onnxruntime.dll but not its import library onnxruntime.lib", dir.display()),
                 }
             })?;
-            add("onnxruntime.lib", &dir.join(import));
+            let import = dir.join(import);
+            // An import library of another architecture links no better than a DLL of one.
+            match binary::read(&import) {
+                Ok(info) if info.archs.contains(target.arch()) => {}
+                Ok(info) => {
+                    let found = format!("an import library for {}", arch_list(&info));
+                    let expected = format!("PE {}", target.arch());
+                    return Err(Verdict::WrongArch { file: import, found, expected });
+                }
+                Err(e) => return Err(Verdict::Unusable { detail: format!("{}: {e}", import.display()) }),
+            }
+            add("onnxruntime.lib", &import);
             add("onnxruntime.dll", &library);
         }
         _ => {
@@ -151,7 +169,16 @@ pub(crate) fn inspect(candidate: &Candidate, target: &Target, request: &Request)
     }
 
     let include_dir = candidate.include_dir.clone().filter(|d| d.is_dir());
-    Ok(Inspected { candidate: candidate.clone(), version, evidence, library, binary, runtime_files, include_dir })
+    Ok(Inspected {
+        candidate: candidate.clone(),
+        version,
+        evidence,
+        library,
+        binary,
+        runtime_files,
+        include_dir,
+        static_libs: Vec::new(),
+    })
 }
 
 fn main_pattern(os: &Os) -> &'static str {
@@ -190,7 +217,7 @@ fn pick_main<'a>(names: &[&'a String], link_name: &'a str) -> &'a str {
     names.iter().max_by_key(|n| (n.len(), n.as_str())).map(|n| n.as_str()).unwrap_or(link_name)
 }
 
-fn check_arch(library: &Path, binary: &BinaryInfo, naming: &Naming, target: &Target) -> Result<(), Verdict> {
+pub(crate) fn check_arch(library: &Path, binary: &BinaryInfo, naming: &Naming, target: &Target) -> Result<(), Verdict> {
     let expected = format!("{} {}", format_name(naming.format), target.arch());
     let wrong = || Verdict::WrongArch {
         file: library.to_path_buf(),
@@ -204,6 +231,11 @@ fn check_arch(library: &Path, binary: &BinaryInfo, naming: &Naming, target: &Tar
         return Err(wrong());
     }
     Ok(())
+}
+
+fn arch_list(info: &BinaryInfo) -> String {
+    let names: Vec<String> = info.archs.iter().map(ToString::to_string).collect();
+    if names.is_empty() { "an unknown architecture".into() } else { names.join(", ") }
 }
 
 fn format_name(format: Format) -> &'static str {
@@ -230,14 +262,19 @@ fn find_version(candidate: &Candidate, library: &Path, binary: &BinaryInfo) -> R
     if let Some(v) = version_from_file_name(file_name) {
         return Ok((v, format!("the file name {file_name}")));
     }
-    let mut looked_at = vec!["the library's version node", "its file name"];
-    if let Some(root) = &candidate.root {
-        let path = root.join("VERSION_NUMBER");
+    install_version(candidate, vec!["the library's version node", "its file name"])
+}
+
+/// The release from what surrounds a library: `VERSION_NUMBER`, a `.pc`'s claim, the C API header.
+/// `Err` lists what was looked at.
+pub(crate) fn install_version(candidate: &Candidate, mut looked_at: Vec<&str>) -> Result<(Version, String), String> {
+    for dir in candidate.root.iter().chain([&candidate.lib_dir]) {
+        let path = dir.join("VERSION_NUMBER");
         if let Some(v) = fs::read_to_string(&path).ok().and_then(|text| Version::parse(&text)) {
             return Ok((v, path.display().to_string()));
         }
-        looked_at.push("VERSION_NUMBER");
     }
+    looked_at.push("VERSION_NUMBER");
     if let Some(v) = candidate.claimed_version {
         return Ok((v, "the pkg-config file".to_string()));
     }

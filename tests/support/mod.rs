@@ -59,26 +59,55 @@ pub fn compiler(target: &str) -> Command {
 /// Installs the aarch64 cross compiler when it is missing and we are root (as in CI); otherwise fails
 /// the test with what to install. It never lets a test pass silently without it.
 pub fn ensure_cross_toolchain() {
-    if which("aarch64-linux-gnu-gcc") {
+    apt_install(&["gcc-aarch64-linux-gnu", "g++-aarch64-linux-gnu", "libc6-dev-arm64-cross"], || {
+        which("aarch64-linux-gnu-gcc") && which("aarch64-linux-gnu-g++")
+    });
+}
+
+/// The path of an LLVM tool (`/usr/lib/llvm-<N>/bin/<name>`, the newest), installing `llvm` and `lld`
+/// when missing, as [`ensure_cross_toolchain`] does.
+pub fn llvm_tool(name: &str) -> PathBuf {
+    apt_install(&["llvm", "lld"], || find_llvm_tool(name).is_some());
+    find_llvm_tool(name).unwrap_or_else(|| panic!("{name} is missing from /usr/lib/llvm-*/bin"))
+}
+
+fn find_llvm_tool(name: &str) -> Option<PathBuf> {
+    let mut found: Vec<(u32, PathBuf)> = fs::read_dir("/usr/lib")
+        .ok()?
+        .filter_map(|e| {
+            let e = e.ok()?;
+            let version = e.file_name().to_str()?.strip_prefix("llvm-")?.parse().ok()?;
+            Some((version, e.path().join("bin").join(name)))
+        })
+        .filter(|(_, path)| path.is_file())
+        .collect();
+    found.sort();
+    found.pop().map(|(_, path)| path)
+}
+
+/// Installs Debian `packages` unless `present()` already holds: only as root (CI), one installer at a
+/// time across test processes; otherwise the test fails naming the packages.
+pub fn apt_install(packages: &[&str], present: impl Fn() -> bool) {
+    if present() {
         return;
     }
     let lock = fs::File::create(std::env::temp_dir().join("onnxruntime-provision-apt.lock")).unwrap();
     lock.lock().unwrap();
-    if which("aarch64-linux-gnu-gcc") {
+    if present() {
         return;
     }
     let root = Command::new("id").arg("-u").output().map(|o| o.stdout == b"0\n").unwrap_or(false);
-    assert!(
-        root,
-        "aarch64-linux-gnu-gcc is missing: install it with `apt-get install gcc-aarch64-linux-gnu libc6-dev-arm64-cross` \
-         (the tests do it themselves when run as root)"
-    );
-    for args in [&["update", "-qq"][..], &["install", "-y", "-qq", "gcc-aarch64-linux-gnu", "libc6-dev-arm64-cross"]] {
-        let status =
-            Command::new("apt-get").args(args).env("DEBIAN_FRONTEND", "noninteractive").status().expect("apt-get runs");
+    let list = packages.join(" ");
+    assert!(root, "missing: install it with `apt-get install {list}` (the tests do it themselves when run as root)");
+    for args in [vec!["update", "-qq"], [&["install", "-y", "-qq"][..], packages].concat()] {
+        let status = Command::new("apt-get")
+            .args(&args)
+            .env("DEBIAN_FRONTEND", "noninteractive")
+            .status()
+            .expect("apt-get runs");
         assert!(status.success(), "apt-get {args:?} failed");
     }
-    assert!(which("aarch64-linux-gnu-gcc"), "apt-get ran, but aarch64-linux-gnu-gcc is still missing");
+    assert!(present(), "apt-get installed {list}, but it is still missing");
 }
 
 pub fn which(program: &str) -> bool {
@@ -144,4 +173,61 @@ pub fn symlink(target: &str, link: &Path) {
 /// A fresh temporary directory, removed when dropped.
 pub fn tempdir() -> tempfile::TempDir {
     tempfile::Builder::new().prefix("ort-provision-test-").tempdir().unwrap()
+}
+
+/// A static ORT stand-in in C++ as a CMake build tree has it: `libonnxruntime_session.a` (the C API entry
+/// point, using std::string) needs `libonnxruntime_common.a`, which needs `_deps/foo-build/libfoo.a` —
+/// listed here in no useful order — plus a test-only archive that must not be linked. `version` is
+/// `1.X.Y`; the patch number comes from the dependency at run time. Returns the build directory.
+pub fn static_build_tree(parent: &Path, version: &str, target: &str) -> PathBuf {
+    let (major_minor, patch) = version.rsplit_once('.').unwrap();
+    let build = parent.join("build/Linux/Release");
+    let sources = [
+        (
+            "libonnxruntime_session.a",
+            "session.cpp",
+            r#"#include <cstdint>
+#include <string>
+extern "C" const char* ort_common_version();
+struct OrtApi;
+struct OrtApiBase { const OrtApi* (*GetApi)(uint32_t); const char* (*GetVersionString)(); };
+static std::string text;
+static const OrtApi* get_api(uint32_t) { return nullptr; }
+static const char* get_version() { text = ort_common_version(); return text.c_str(); }
+static const OrtApiBase base = { get_api, get_version };
+extern "C" const OrtApiBase* OrtGetApiBase() { return &base; }
+"#
+            .to_string(),
+        ),
+        (
+            "libonnxruntime_common.a",
+            "common.cpp",
+            format!(
+                "#include <string>\nextern \"C\" int foo_patch();\nextern \"C\" const char* ort_common_version() {{\n  \
+                 static std::string v = std::string(\"{major_minor}.\") + std::to_string(foo_patch());\n  return v.c_str();\n}}\n"
+            ),
+        ),
+        ("_deps/foo-build/libfoo.a", "foo.c", format!("int foo_patch(void) {{ return {patch}; }}\n")),
+        ("libonnxruntime_test_utils.a", "test_utils.c", "int test_only(void) { return 1; }\n".to_string()),
+    ];
+    let scratch = tempdir();
+    for (archive, file, code) in sources {
+        let src = scratch.path().join(file);
+        fs::write(&src, code).unwrap();
+        let object = src.with_extension("o");
+        let mut cc = compiler(target);
+        if file.ends_with(".cpp") {
+            // The C++ driver of the same toolchain: g++ beside gcc.
+            let gxx = cc.get_program().to_string_lossy().replace("gcc", "g++").replace("/cc", "/c++");
+            cc = Command::new(gxx);
+        }
+        let output = cc.arg("-c").arg("-fPIC").arg("-o").arg(&object).arg(&src).output().unwrap();
+        assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+        let archive = build.join(archive);
+        fs::create_dir_all(archive.parent().unwrap()).unwrap();
+        let ar = if target == AARCH64 { "aarch64-linux-gnu-ar" } else { "ar" };
+        assert!(Command::new(ar).arg("rcs").arg(&archive).arg(&object).status().unwrap().success());
+    }
+    fs::write(build.join("VERSION_NUMBER"), format!("{version}\n")).unwrap();
+    build
 }

@@ -5,47 +5,8 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::sync::Mutex;
 
-/// One apt-get at a time within this test process (other processes are held off by a file lock).
-static INSTALL: Mutex<()> = Mutex::new(());
-
-/// The path of an LLVM tool, installing `llvm` and `lld` with apt-get when it is missing and we are
-/// root (as in CI); otherwise the test fails saying what to install.
-pub fn llvm_tool(name: &str) -> PathBuf {
-    if let Some(path) = find_llvm_tool(name) {
-        return path;
-    }
-    let _guard = INSTALL.lock().unwrap_or_else(|e| e.into_inner());
-    let lock = fs::File::create(std::env::temp_dir().join("onnxruntime-provision-apt.lock")).unwrap();
-    lock.lock().unwrap();
-    if let Some(path) = find_llvm_tool(name) {
-        return path;
-    }
-    let root = Command::new("id").arg("-u").output().map(|o| o.stdout == b"0\n").unwrap_or(false);
-    assert!(root, "{name} is missing: install it with `apt-get install llvm lld` (the tests do it themselves as root)");
-    for args in [&["update", "-qq"][..], &["install", "-y", "-qq", "llvm", "lld"]] {
-        let status =
-            Command::new("apt-get").args(args).env("DEBIAN_FRONTEND", "noninteractive").status().expect("apt-get runs");
-        assert!(status.success(), "apt-get {args:?} failed");
-    }
-    find_llvm_tool(name).unwrap_or_else(|| panic!("apt-get installed llvm and lld, but {name} is still missing"))
-}
-
-/// The newest `/usr/lib/llvm-<N>/bin/<name>`.
-fn find_llvm_tool(name: &str) -> Option<PathBuf> {
-    let mut dirs: Vec<(u32, PathBuf)> = fs::read_dir("/usr/lib")
-        .ok()?
-        .filter_map(|e| {
-            let e = e.ok()?;
-            let version = e.file_name().to_str()?.strip_prefix("llvm-")?.parse().ok()?;
-            Some((version, e.path().join("bin").join(name)))
-        })
-        .filter(|(_, path)| path.is_file())
-        .collect();
-    dirs.sort();
-    dirs.pop().map(|(_, path)| path)
-}
+pub use crate::test_support::llvm_tool;
 
 /// Runs a command and fails the test with its output if it fails.
 pub fn run(cmd: &mut Command) {

@@ -1,0 +1,3 @@
+fn main() {
+    onnxruntime_provision::Config::new().version("1.22").probe().unwrap();
+}
