@@ -75,6 +75,15 @@ pub mod cli {
         config.mirror_with(dir, progress)
     }
 
+    /// The linker arguments that give a binary for `target` an rpath to `dir`: what the build-script
+    /// route emits as `rustc-link-arg` (on Linux in `DT_RPATH`, which outranks `LD_LIBRARY_PATH`).
+    pub fn rpath_link_args(target: &crate::Target, dir: &str) -> Vec<String> {
+        crate::emit::rpath_lines(target, dir)
+            .into_iter()
+            .filter_map(|line| line.strip_prefix("cargo:rustc-link-arg=").map(String::from))
+            .collect()
+    }
+
     /// The SHA-256 (lowercase hex) and size of a file.
     pub fn sha256_of_file(path: &Path) -> std::io::Result<(String, u64)> {
         crate::fetch::sha256_of_file(path)

@@ -90,11 +90,11 @@ impl ConfigFile {
         Ok(change)
     }
 
-    /// Makes `[target.<triple>] rustflags` carry `-C link-arg=-Wl,-rpath,<dir>`, replacing any rpath
-    /// there that points at another directory holding an ONNX Runtime library (two of them on the
-    /// search path would load whichever comes first). A rustflags string is turned into a list.
-    pub fn set_rpath(&mut self, triple: &str, dir: &Path) -> Result<Change, String> {
-        let flag = format!("link-arg=-Wl,-rpath,{}", dir.display());
+    /// Makes `[target.<triple>] rustflags` carry `link_args` (each as `-C link-arg=…`: the rpath to
+    /// `dir` the library's own build-script route emits), replacing any rpath there that points at
+    /// another directory holding an ONNX Runtime library (two of them on the search path would load
+    /// whichever comes first). A rustflags string is turned into a list.
+    pub fn set_rpath(&mut self, triple: &str, dir: &Path, link_args: &[String]) -> Result<Change, String> {
         let path = self.path.clone();
         let not_table =
             |what: &str| format!("{}: `{what}` is not a table; fix it first, nothing was written", path.display());
@@ -120,9 +120,12 @@ impl ConfigFile {
             },
         };
         let mut flags = without_ort_rpaths(&old, dir);
-        if !flags.windows(2).any(|w| matches!(w, [c, f] if c == "-C" && *f == flag)) {
-            flags.push("-C".into());
-            flags.push(flag);
+        for arg in link_args {
+            let flag = format!("link-arg={arg}");
+            if !flags.windows(2).any(|w| matches!(w, [c, f] if c == "-C" && *f == flag)) {
+                flags.push("-C".into());
+                flags.push(flag);
+            }
         }
         if flags == old {
             return Ok(Change::Unchanged);
@@ -196,8 +199,12 @@ mod tests {
         assert_eq!(file.set_env("ORT_LIB_LOCATION", "/new/lib", "n").unwrap(), Change::Updated { old: "/old".into() });
         assert_eq!(file.set_env("ORT_PREFER_DYNAMIC_LINK", "1", "link the shared library").unwrap(), Change::Added);
         assert_eq!(file.set_env("FOO", "bar", "").unwrap(), Change::Unchanged);
-        file.set_rpath("x86_64-unknown-linux-gnu", Path::new("/new/lib")).unwrap();
-        assert_eq!(file.set_rpath("x86_64-unknown-linux-gnu", Path::new("/new/lib")).unwrap(), Change::Unchanged);
+        let args = ["-Wl,--disable-new-dtags".to_string(), "-Wl,-rpath,/new/lib".to_string()];
+        file.set_rpath("x86_64-unknown-linux-gnu", Path::new("/new/lib"), &args).unwrap();
+        assert_eq!(
+            file.set_rpath("x86_64-unknown-linux-gnu", Path::new("/new/lib"), &args).unwrap(),
+            Change::Unchanged
+        );
         file.save().unwrap();
         let text = std::fs::read_to_string(cargo.join("config.toml")).unwrap();
         for kept in ["# team settings", "jobs = 2 # keep", "FOO = \"bar\" # ours", "force = true", "target-cpu=native"]

@@ -265,7 +265,9 @@ fn write_ort_sys(
     }
     match target.os() {
         Os::Linux | Os::MacOs => {
-            let change = file.set_rpath(target.triple(), &library.lib_dir).map_err(Failure::Error)?;
+            let dir = library.lib_dir.display().to_string();
+            let args = internal::rpath_link_args(target, &dir);
+            let change = file.set_rpath(target.triple(), &library.lib_dir, &args).map_err(Failure::Error)?;
             let key = format!("[target.{}] rustflags", target.triple());
             report.push(describe(&key, "rpath", &library.lib_dir.display().to_string(), &change));
         }
@@ -281,8 +283,8 @@ fn write_ort_sys(
         println!("  {line}");
     }
     warn_shadowing(&entries);
-    println!("  RUSTFLAGS or CARGO_ENCODED_RUSTFLAGS in the environment replace config rustflags: with them set,");
-    println!("  add -C link-arg=-Wl,-rpath,{} yourself.", library.lib_dir.display());
+    println!("  note: RUSTFLAGS or CARGO_ENCODED_RUSTFLAGS in the environment replace config rustflags; with them");
+    println!("  set, add the rpath yourself: -C link-arg=-Wl,-rpath,{}", library.lib_dir.display());
     Ok(ExitCode::SUCCESS)
 }
 

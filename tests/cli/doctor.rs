@@ -74,6 +74,7 @@ fn a_healthy_ort_project_exits_0_after_the_hand_off() {
     assert!(text.starts_with(original), "{text}");
     assert!(text.contains(&format!("ORT_LIB_LOCATION = \"{}\"", root.join("lib").display())), "{text}");
     assert!(text.contains(&format!("\"link-arg=-Wl,-rpath,{}\"", root.join("lib").display())), "{text}");
+    assert!(text.contains("\"link-arg=-Wl,--disable-new-dtags\""), "{text}");
 
     let ran = doctor(tmp.path(), &["--manifest-path", manifest.to_str().unwrap()]).output().expect(0);
     ran.stdout_has(&format!(
