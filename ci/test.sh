@@ -29,4 +29,7 @@ bash ci/real-ort.sh
 step "real ONNX Runtime cross-provisioned for aarch64, linked with the cross gcc, run under qemu"
 bash ci/real-ort-aarch64.sh
 
+step "cargo onnxruntime env --for ort-sys: ort-sys from the registry links and runs the real ONNX Runtime"
+bash ci/ort-sys-handoff.sh
+
 step "done in $((SECONDS - start)) s"

@@ -139,7 +139,7 @@ pub fn build_settings(rules: &Rules, root: Option<&Path>, lib_dir: &Path, pkg_co
         value: location.display().to_string(),
         why: match rules.location {
             Location::Root => "the install root; its build script links from lib/ inside it".into(),
-            Location::LibDir => "the directory it links from, taken as is".into(),
+            Location::LibDir => "the directory holding libonnxruntime, which it links from".into(),
         },
     }];
     if rules.prefer_dynamic {
