@@ -103,7 +103,8 @@ impl Progress for Reporter {
     }
 
     fn finished(&self) {
-        let state = self.state.borrow();
+        // The next fetch (another target) starts afresh, not as a retry of this one.
+        let state = std::mem::take(&mut *self.state.borrow_mut());
         if state.started.is_none() || state.received == 0 {
             // Nothing arrived: the error that follows says why.
             return;

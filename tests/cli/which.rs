@@ -49,6 +49,8 @@ fn refused_candidates_with_reasons_and_the_pick() {
         .stdout_has("ELF 64-bit aarch64")
         .stdout_has("[picked]  download")
         .stdout_has("a build would download http://127.0.0.1:");
+    // stdout carries the report only: no `cargo:` directive from the pkg-config probe.
+    assert!(!ran.stdout.contains("cargo:"), "{}", ran.stdout);
     // A survey downloads nothing.
     assert_eq!(releases.server.hits(&releases.archives[0].url_path("1.22.0")), 0);
     assert!(!cache.exists() || fs::read_dir(&cache).unwrap().count() == 0);
