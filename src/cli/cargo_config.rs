@@ -140,7 +140,11 @@ impl ConfigFile {
     }
 
     pub fn text(&self) -> String {
-        self.doc.to_string()
+        let mut text = self.doc.to_string();
+        if !text.ends_with('\n') {
+            text.push('\n');
+        }
+        text
     }
 
     /// Writes the file through a temporary name beside it, so a crash never leaves half a config.

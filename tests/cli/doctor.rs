@@ -119,7 +119,7 @@ fn the_toolchain_against_edition_rust_version_and_locked_crates() {
         .output()
         .expect(1);
     ran.stdout_has("ort-app: rust-version 1.85 is newer than rustc 1.80.0")
-        .stdout_has("1 locked crate need a newer rustc than rustc 1.80.0")
+        .stdout_has("1 locked crate needs a newer rustc than rustc 1.80.0")
         .stdout_has("ort-sys 2.0.0-rc.10 needs rustc 1.81")
         .stdout_has("rustup update stable")
         .stdout_has("CARGO_RESOLVER_INCOMPATIBLE_RUST_VERSIONS=fallback cargo update")
@@ -127,7 +127,7 @@ fn the_toolchain_against_edition_rust_version_and_locked_crates() {
 
     // The real rustc meets all of them.
     let ran = doctor(tmp.path(), &["--manifest-path", project.join("Cargo.toml").to_str().unwrap()]).output();
-    ran.stdout_has("meets the rust-version of the 1 locked crates whose sources are here");
+    ran.stdout_has("meets the rust-version of the 1 locked crate whose sources are here");
     assert!(!ran.stdout.contains("newer than rustc"), "{}", ran.stdout);
 }
 

@@ -167,9 +167,9 @@ fn locked_requirements(lock: &crate::lockfile::Lock, have: (u64, u64, u64), rust
             .unwrap_or_default();
         findings.push(Finding::problem(
             format!(
-                "{} locked crate{} need a newer rustc than {rustc}",
+                "{} locked crate{} a newer rustc than {rustc}",
                 too_new.len(),
-                if too_new.len() == 1 { "" } else { "s" }
+                if too_new.len() == 1 { " needs" } else { "s need" }
             ),
             format!("their Cargo.toml sets rust-version:\n{}", list.join("\n")),
             vec![
@@ -180,7 +180,10 @@ fn locked_requirements(lock: &crate::lockfile::Lock, have: (u64, u64, u64), rust
         ));
     } else if known > 0 {
         findings.push(Finding::ok(
-            format!("{rustc} meets the rust-version of the {known} locked crates whose sources are here"),
+            format!(
+                "{rustc} meets the rust-version of the {known} locked crate{} whose sources are here",
+                if known == 1 { "" } else { "s" }
+            ),
             "",
         ));
     }
