@@ -353,20 +353,22 @@ fn shell_lines(library: &Library, target: &Target) -> String {
 
 fn cargo_config_entries(library: &Library, target: &Target) -> Vec<Setting> {
     let (name, path) = location_setting(library, target);
-    vec![
-        Setting {
-            name,
-            value: path.display().to_string(),
-            why: format!(
-                "ONNX Runtime {} for {}: crates using onnxruntime-provision link this one",
-                library.version,
-                target.triple()
-            ),
-        },
-        Setting {
+    let mut entries = vec![Setting {
+        name,
+        value: path.display().to_string(),
+        why: format!(
+            "ONNX Runtime {} for {}: crates using onnxruntime-provision link this one",
+            library.version,
+            target.triple()
+        ),
+    }];
+    // `[env]` reaches every program `cargo run` starts; a cross target's library is no use to the host's.
+    if !target.is_cross() {
+        entries.push(Setting {
             name: "ORT_DYLIB_PATH".into(),
             value: library.library_file.display().to_string(),
             why: "read at run time by `ort` with its load-dynamic feature".into(),
-        },
-    ]
+        });
+    }
+    entries
 }

@@ -30,7 +30,7 @@ fn the_wasmtime_25_project_gets_the_pins_and_the_native_requirement() {
         .stdout_has("cargo update -p ort --precise 2.0.0-rc.2\n")
         .stdout_has("cargo update -p ort-sys --precise 2.0.0-rc.2\n")
         .stdout_has("cargo onnxruntime env --for ort-sys --write")
-        .stdout_has("ort-sys 2.0.0-rc.2 links ONNX Runtime 1.17+")
+        .stdout_has("ort-sys 2.0.0-rc.2 links a checked ONNX Runtime 1.17+")
         .stdout_has("a TLS feature must be configured")
         .stdout_has("ort-sys 2.0.0-rc.15 needs ONNX Runtime 1.17 or newer (C API 17)")
         .stdout_has("ok       wasmtime, wasmtime-wasi, wasmtime-wasi-nn and 14 other wasmtime-* crates are all on release line 25")

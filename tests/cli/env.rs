@@ -5,7 +5,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use super::support::{self, X86_64};
+use super::support::{self, AARCH64, X86_64};
 use super::{Ran, Run};
 
 /// A stand-in 1.22.0 install in the official layout under a path with a space and a quote.
@@ -99,6 +99,15 @@ fn cargo_config_is_printed_and_merged_keeping_what_is_there() {
     // Writing again changes nothing.
     with_install(&args, &root).expect(0).stdout_has("(already so)");
     assert_eq!(fs::read_to_string(project.join(".cargo/config.toml")).unwrap(), text);
+
+    // A cross target gets its own, target-suffixed variable, and no host-wide ORT_DYLIB_PATH.
+    let arm = support::official_tree(&tmp.path().join("arm"), "onnxruntime-linux-aarch64-1.22.0", "1.22.0", AARCH64);
+    let ran = Run::new(&["env", "--for", "cargo-config", "--target", AARCH64])
+        .env("ONNXRUNTIME_DIR_aarch64-unknown-linux-gnu", &arm)
+        .output()
+        .expect(0);
+    ran.stdout_has(&format!("ONNXRUNTIME_DIR_aarch64_unknown_linux_gnu = \"{}\"", arm.display()));
+    assert!(!ran.stdout.contains("ORT_DYLIB_PATH"), "{}", ran.stdout);
 }
 
 #[test]

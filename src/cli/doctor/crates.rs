@@ -82,7 +82,7 @@ fn drift(
         }
         let (rules, _) = crate::ort_sys::rules_for(wanted);
         fix.push(format!(
-            "cargo onnxruntime env --for ort-sys --write   (then: ort-sys {wanted} links ONNX Runtime 1.{}+ from this crate's cache instead of downloading its own)",
+            "cargo onnxruntime env --for ort-sys --write   (then: ort-sys {wanted} links a checked ONNX Runtime 1.{}+ instead of downloading its own)",
             rules.api
         ));
         let what = format!(
