@@ -60,7 +60,7 @@ pub mod cli {
 
     pub use crate::fetch::Progress;
     pub use crate::inspect::binary::{BinaryError, BinaryInfo, Format, VersionNeed, read as read_binary};
-    pub use crate::manifest::parse::{LineError, PLATFORMS, Record, VARIANTS, parse, parse_release_file};
+    pub use crate::manifest::parse::{LineError, PLATFORMS, Record, parse, parse_release_file};
     pub use crate::sources::download::MirrorCopy;
 
     /// [`Config::probe`], telling `progress` about any download as it goes.

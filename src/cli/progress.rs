@@ -141,7 +141,7 @@ pub fn size(bytes: u64) -> String {
         value /= 1024.0;
         unit += 1;
     }
-    format!("{value:.1} {}", UNITS[unit])
+    format!("{value:.1} {}", UNITS.get(unit).unwrap_or(&"TiB"))
 }
 
 /// `0:07`, `12:30`, `1:02:03`.

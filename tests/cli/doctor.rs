@@ -222,3 +222,36 @@ fn a_binary_whose_library_resolves_to_another_release() {
     let ran = doctor(tmp.path(), &["--binary", lost.to_str().unwrap()]).dir(tmp.path()).output().expect(1);
     ran.stdout_has("will not start: libonnxruntime.so.1 not found");
 }
+
+#[test]
+fn malformed_project_files_are_findings_not_crashes() {
+    let tmp = support::tempdir();
+    let project = tmp.path().join("broken");
+    fs::create_dir_all(&project).unwrap();
+    fs::write(project.join("Cargo.toml"), "[package\nname = ").unwrap();
+    fs::write(project.join("Cargo.lock"), "[[package]]\nname = 7\n").unwrap();
+    let manifest = project.join("Cargo.toml");
+    let ran = doctor(tmp.path(), &["--manifest-path", manifest.to_str().unwrap()]).output().expect(1);
+    ran.stdout_has("PROBLEM  Cargo.lock cannot be read").stdout_has("PROBLEM  a Cargo.toml cannot be read");
+
+    // env --write refuses a config it cannot parse, and leaves it as it was.
+    fs::create_dir_all(project.join(".cargo")).unwrap();
+    fs::write(project.join(".cargo/config.toml"), "[env\n").unwrap();
+    let root = support::official_tree(tmp.path(), "onnxruntime-linux-x64-1.22.0", "1.22.0", X86_64);
+    Run::new(&["env", "--for", "cargo-config", "--write", "--manifest-path", manifest.to_str().unwrap()])
+        .env("ONNXRUNTIME_DIR", &root)
+        .output()
+        .expect(1)
+        .stderr_has("is not valid TOML");
+    assert_eq!(fs::read_to_string(project.join(".cargo/config.toml")).unwrap(), "[env\n");
+
+    doctor(tmp.path(), &["--manifest-path", tmp.path().join("nope/Cargo.toml").to_str().unwrap()])
+        .output()
+        .expect(1)
+        .stderr_has("no such file");
+    doctor(tmp.path(), &["--binary", manifest.to_str().unwrap()])
+        .dir(tmp.path())
+        .output()
+        .expect(1)
+        .stdout_has("cannot be read as an executable");
+}
