@@ -116,19 +116,8 @@ impl Cache {
             .write(true)
             .open(&path)
             .map_err(cache_error("open the lock file", &path))?;
-        match file.try_lock() {
-            Ok(()) => Ok(CacheLock { _file: Some(file) }),
-            Err(fs::TryLockError::WouldBlock) => {
-                eprintln!(
-                    "onnxruntime-provision: waiting for lock on {} ({what} is being downloaded by another build)",
-                    path.display()
-                );
-                file.lock().map_err(cache_error("lock", &path))?;
-                Ok(CacheLock { _file: Some(file) })
-            }
-            Err(fs::TryLockError::Error(e)) if e.kind() == io::ErrorKind::Unsupported => Ok(CacheLock { _file: None }),
-            Err(fs::TryLockError::Error(e)) => Err(cache_error("lock", &path)(e)),
-        }
+        let attempt = file.try_lock();
+        settle_lock(file, attempt, &path, what)
     }
 
     /// Removes what dead processes left for this artifact. Call with the artifact's lock held.
@@ -180,6 +169,30 @@ impl Cache {
         staging.published = true;
         sync_dir(&self.root);
         Ok(CacheEntry { root: final_dir.join(CONTENT).join(relative_root), dir: final_dir })
+    }
+}
+
+/// What a first, non-blocking lock attempt means: held; wait for the holder; no locks on this filesystem
+/// (go on without one, never hang); or a clear error at once. Apart from `lock` so that the unsupported
+/// case, which no local Linux filesystem produces for `flock`, is tested directly.
+fn settle_lock(
+    file: File,
+    attempt: Result<(), fs::TryLockError>,
+    path: &Path,
+    what: &str,
+) -> Result<CacheLock, DownloadError> {
+    match attempt {
+        Ok(()) => Ok(CacheLock { _file: Some(file) }),
+        Err(fs::TryLockError::WouldBlock) => {
+            eprintln!(
+                "onnxruntime-provision: waiting for lock on {} ({what} is being downloaded by another build)",
+                path.display()
+            );
+            file.lock().map_err(cache_error("lock", path))?;
+            Ok(CacheLock { _file: Some(file) })
+        }
+        Err(fs::TryLockError::Error(e)) if e.kind() == io::ErrorKind::Unsupported => Ok(CacheLock { _file: None }),
+        Err(fs::TryLockError::Error(e)) => Err(cache_error("lock", path)(e)),
     }
 }
 
@@ -376,6 +389,22 @@ mod tests {
         cache.clear_leftovers(SHA);
         assert!(!left.exists());
         assert!(other.exists());
+    }
+
+    #[test]
+    fn a_filesystem_without_locks_proceeds_and_a_lock_failure_fails_fast() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("x.lock");
+        let started = std::time::Instant::now();
+        // EOPNOTSUPP / ENOSYS from flock: proceed without a lock (the atomic publish keeps the cache sound).
+        let unsupported = Err(fs::TryLockError::Error(io::Error::from(io::ErrorKind::Unsupported)));
+        let lock = settle_lock(File::create(&path).unwrap(), unsupported, &path, "x").unwrap();
+        assert!(lock._file.is_none());
+        // ENOLCK (an NFS mount without its lock daemon): an error naming the lock file, at once.
+        let no_locks = Err(fs::TryLockError::Error(io::Error::other("No locks available")));
+        let err = settle_lock(File::create(&path).unwrap(), no_locks, &path, "x").err().unwrap();
+        assert!(matches!(&err, DownloadError::Cache { path: p, .. } if *p == path), "{err}");
+        assert!(started.elapsed() < std::time::Duration::from_secs(1), "never waits");
     }
 
     #[test]

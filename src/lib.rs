@@ -80,6 +80,9 @@ mod version;
 #[cfg(test)]
 #[path = "../tests/support/mod.rs"]
 mod test_support;
+// Lets the shared test support name this crate as the integration tests do.
+#[cfg(test)]
+extern crate self as onnxruntime_provision;
 
 pub use config::Config;
 pub use dependent::{dependent_rpath, dependent_rpath_lines};

@@ -6,101 +6,13 @@
 
 mod support;
 
-use std::ffi::OsString;
 use std::fs;
-use std::path::PathBuf;
 
-use onnxruntime_provision::{Config, DownloadError, Env, Error, Library, Origin, SourceKind, Verdict, Version};
-use support::archive::{self, Archive};
+use onnxruntime_provision::{Config, DownloadError, Env, Library, Origin, SourceKind, Verdict, Version};
+use support::archive;
+use support::scene::{Scene, download_error, fetched_now};
 use support::server::{Reply, Server, TestPki};
 use support::{AARCH64, X86_64};
-
-/// One scenario: a temp dir with a cache, an OUT_DIR, a manifest and (optionally) a mirror folder.
-struct Scene {
-    tmp: tempfile::TempDir,
-    vars: Vec<(OsString, OsString)>,
-}
-
-impl Scene {
-    fn new(target: &str) -> Scene {
-        let tmp = support::tempdir();
-        let out = tmp.path().join("out");
-        fs::create_dir_all(&out).unwrap();
-        let vars = vec![
-            ("TARGET".into(), target.into()),
-            ("HOST".into(), X86_64.into()),
-            ("OUT_DIR".into(), out.into_os_string()),
-            ("ONNXRUNTIME_CACHE_DIR".into(), tmp.path().join("cache").into_os_string()),
-            ("ONNXRUNTIME_SOURCES".into(), "download".into()),
-            ("ONNXRUNTIME_HTTP_TIMEOUT".into(), "5".into()),
-        ];
-        Scene { tmp, vars }
-    }
-
-    fn path(&self, rel: &str) -> PathBuf {
-        self.tmp.path().join(rel)
-    }
-
-    fn set(&mut self, name: &str, value: impl Into<OsString>) -> &mut Scene {
-        self.vars.retain(|(n, _)| n != name);
-        self.vars.push((name.into(), value.into()));
-        self
-    }
-
-    /// A release archive of a stand-in for `version`/`target` as `asset` (`.tgz` or `.zip`).
-    fn archive(&self, version: &str, target: &str, asset: &str) -> Archive {
-        let top = asset.trim_end_matches(".tgz").trim_end_matches(".zip");
-        let tree = self.path(&format!("trees/{asset}"));
-        let root = support::official_tree(&tree, top, version, target);
-        if asset.ends_with(".zip") { archive::zip(&root, top, asset) } else { archive::tgz(&root, top, asset) }
-    }
-
-    /// Writes a manifest with `lines` and points ONNXRUNTIME_MANIFEST at it.
-    fn manifest(&mut self, lines: &[String]) -> &mut Scene {
-        let path = self.path("test-manifest.txt");
-        fs::write(&path, lines.concat()).unwrap();
-        self.set("ONNXRUNTIME_MANIFEST", path)
-    }
-
-    fn probe(&self) -> Result<Library, Error> {
-        Config::new().env(Env::from_vars(self.vars.clone())).cargo_metadata(false).version("1.22").probe()
-    }
-
-    fn cache(&self) -> PathBuf {
-        self.path("cache")
-    }
-
-    /// Published entries (hash-named dirs) in the cache.
-    fn entries(&self) -> Vec<String> {
-        let Ok(dir) = fs::read_dir(self.cache()) else { return Vec::new() };
-        let mut names: Vec<String> =
-            dir.map(|e| e.unwrap().file_name().into_string().unwrap()).filter(|n| !n.starts_with('.')).collect();
-        names.sort();
-        names
-    }
-
-    /// Leftover temporary files or directories in the cache.
-    fn temps(&self) -> Vec<PathBuf> {
-        match fs::read_dir(self.cache().join(".tmp")) {
-            Ok(dir) => dir.map(|e| e.unwrap().path()).collect(),
-            Err(_) => Vec::new(),
-        }
-    }
-}
-
-fn download_error(err: &Error) -> &DownloadError {
-    match err {
-        Error::Download { error, .. } => error,
-        other => panic!("expected a download error, got:\n{other}"),
-    }
-}
-
-fn fetched_now(lib: &Library) -> bool {
-    match &lib.origin {
-        Origin::Download { fetched_now, .. } => *fetched_now,
-        other => panic!("expected a download origin, got {other:?}"),
-    }
-}
 
 const TGZ: &str = "onnxruntime-linux-x64-1.22.0.tgz";
 

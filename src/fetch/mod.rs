@@ -152,7 +152,6 @@ pub(crate) fn sha256_of_file(path: &std::path::Path) -> io::Result<(String, u64)
 #[derive(Debug)]
 pub(crate) struct Fetched<T> {
     /// What the consumer returned.
-    #[cfg_attr(not(test), allow(dead_code, reason = "the download source's consumers return ()"))]
     pub value: T,
     /// SHA-256 of every byte of the body, lowercase hex.
     pub sha256: String,

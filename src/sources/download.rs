@@ -199,11 +199,19 @@ mod provide {
                         path: content.clone(),
                         source,
                     })?;
-                    extract::unpack_tar_gz(body, &content, &limits).map(drop)
+                    match extract::unpack_tar_gz(body, &content, &limits) {
+                        Ok(_) => Ok(None),
+                        // Reading the body or writing the disk failed: the fetch retries or gives up.
+                        Err(e @ (ArchiveError::Read(_) | ArchiveError::Io { .. })) => Err(e),
+                        // The content is judged only once the bytes are known to be the pinned ones, so
+                        // the body is read to its end and hashed first: a login page or a cut download
+                        // is a checksum mismatch ("checksum first", TEST-MATRIX.md), not a bad archive.
+                        Err(content_fault) => Ok(Some(content_fault)),
+                    }
                 }),
                 ArchiveKind::Zip => {
                     let saved = staging.dir().join("archive.zip");
-                    fetch::fetch(&self.url, settings, progress, |body| save(body, &saved).map(drop))
+                    fetch::fetch(&self.url, settings, progress, |body| save(body, &saved).map(|_| None))
                 }
             };
             let fetched = fetched.map_err(|e| match e {
@@ -218,6 +226,9 @@ mod provide {
                     bytes: fetched.bytes,
                     content_type: fetched.content_type,
                 });
+            }
+            if let Some(content_fault) = fetched.value {
+                return Err(self.archive_failure(content_fault));
             }
             if artifact.archive == ArchiveKind::Zip {
                 let saved = staging.dir().join("archive.zip");

@@ -8,6 +8,10 @@
 
 #[cfg(feature = "download")]
 pub mod archive;
+#[cfg(feature = "download")]
+pub mod hostile;
+#[cfg(feature = "download")]
+pub mod scene;
 pub mod server;
 
 use std::fs;

@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use std::io::{self, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
@@ -48,6 +48,9 @@ pub enum Reply {
     Stall { length: usize, silence: Duration },
     /// The body one byte at a time, `interval` apart.
     Trickle { body: Vec<u8>, interval: Duration },
+    /// The body in `chunk`-byte pieces, `interval` apart, counted in [`Server::body_bytes_sent`]: a
+    /// large download slow enough for another process to watch it and kill its client mid-way.
+    Paced { body: Vec<u8>, chunk: usize, interval: Duration },
     /// Close without answering.
     Hangup,
 }
@@ -110,6 +113,8 @@ struct Listener {
 /// Given to every connection handler: the stop flag and the registry of live sockets.
 pub struct Control {
     stop: AtomicBool,
+    /// Body bytes written by [`Reply::Paced`] replies.
+    paced_bytes: AtomicU64,
     next_id: AtomicUsize,
     live: Mutex<HashMap<usize, TcpStream>>,
     handlers: Mutex<Vec<JoinHandle<()>>>,
@@ -160,6 +165,7 @@ impl Listener {
         let addr = listener.local_addr().expect("local address");
         let control = Arc::new(Control {
             stop: AtomicBool::new(false),
+            paced_bytes: AtomicU64::new(0),
             next_id: AtomicUsize::new(0),
             live: Mutex::new(HashMap::new()),
             handlers: Mutex::new(Vec::new()),
@@ -377,6 +383,11 @@ impl Server {
         lock(&self.log).clone()
     }
 
+    /// Body bytes written so far by [`Reply::Paced`] replies, over all requests.
+    pub fn body_bytes_sent(&self) -> u64 {
+        self.listener.control.paced_bytes.load(Ordering::SeqCst)
+    }
+
     /// How many requests asked for `path`.
     pub fn hits(&self, path: &str) -> usize {
         lock(&self.log).iter().filter(|r| r.path == path).count()
@@ -435,6 +446,21 @@ fn respond(mut conn: Conn, control: &Control, reply: Reply) {
             }
             for byte in body {
                 if conn.write_all(&[byte]).and_then(|()| conn.flush()).is_err() || !control.sleep(interval) {
+                    return;
+                }
+            }
+            conn.close();
+        }
+        Reply::Paced { body, chunk, interval } => {
+            if write_head(&mut conn, 200, Some(body.len()), &[]).is_err() {
+                return;
+            }
+            for piece in body.chunks(chunk.max(1)) {
+                if conn.write_all(piece).and_then(|()| conn.flush()).is_err() {
+                    return;
+                }
+                control.paced_bytes.fetch_add(piece.len() as u64, Ordering::SeqCst);
+                if !control.sleep(interval) {
                     return;
                 }
             }
