@@ -24,7 +24,8 @@ or point builds at it with ONNXRUNTIME_MIRROR=file:///abs/path/D.
 
 Options:
   --version REQ     release requirement: 1.22 (any 1.22.x), 1.22.0 (exactly), '>=1.20, <2' (default: newest)
-  --target T        target triple; repeat for several (default: this machine)
+  --target T        target triple; repeat for several (default: build.target from .cargo/config.toml,
+                    else this machine)
   --variant V       cpu (default), cuda11, cuda12, cuda13
   --cache-dir D     the cache to fill (default: ONNXRUNTIME_CACHE_DIR, else the OS cache directory)
   --mirror-dir D    write a mirror folder instead of filling the cache
@@ -50,7 +51,7 @@ pub fn run(words: &[OsString]) -> Result<ExitCode, Failure> {
     args.no_positionals().map_err(&usage)?;
     let mut targets: Vec<String> = args.texts("--target").map_err(&usage)?.into_iter().map(String::from).collect();
     if targets.is_empty() {
-        targets.push(settings::host_triple());
+        targets.push(crate::project::default_target(&std::env::current_dir().unwrap_or_default()));
     }
     targets.dedup();
     let mut overrides = Overrides::from_args(&args).map_err(&usage)?;
