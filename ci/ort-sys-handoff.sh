@@ -33,7 +33,8 @@ LOGS="$WORK/logs"
 [[ $(uname -m) == x86_64 ]] || die "this leg needs an x86_64 Linux host (found $(uname -m))"
 command -v cargo >/dev/null || die "cargo is not on PATH"
 need_commands python3:python3 curl:curl gcc:gcc readelf:binutils tar:tar gzip:gzip
-rm -rf "$CACHE" "$PROJECTS" "$LOGS"
+# Consumers are rebuilt every run: the build must follow the hand-off of this run.
+rm -rf "$CACHE" "$PROJECTS" "$LOGS" "$WORK/target-ort-sys-rc10" "$WORK/target-ort-sys-rc15"
 mkdir -p "$WORK" "$LOGS"
 
 # --- the CLI, found by cargo as `cargo onnxruntime` ----------------------------------------------------
