@@ -29,6 +29,9 @@ bash ci/real-ort.sh
 step "real ONNX Runtime cross-provisioned for aarch64, linked with the cross gcc, run under qemu"
 bash ci/real-ort-aarch64.sh
 
+step "cargo onnxruntime env --for ort-sys: ort-sys from the registry links and runs the real ONNX Runtime"
+bash ci/ort-sys-handoff.sh
+
 step "reliability: kill -9 loop and fuzzing (ci/reliability.sh)"
 bash ci/reliability.sh
 

@@ -6,10 +6,15 @@ use std::time::Duration;
 use crate::emit;
 use crate::env::{Env, Vars};
 use crate::error::Error;
+#[cfg(feature = "cli")]
+use crate::error::{Attempt, DownloadError, Report, Verdict};
 use crate::library::Library;
 use crate::probe::{Probe, Survey};
 use crate::request::Variant;
 use crate::sources::SourceKind;
+use crate::sources::download::Progress;
+#[cfg(feature = "cli")]
+use crate::sources::download::{MirrorCopy, Plan};
 use crate::target::Target;
 
 /// How to find ONNX Runtime. Settings made here are defaults: the matching `ONNXRUNTIME_*` variable,
@@ -167,13 +172,18 @@ impl Config {
     /// Finds ONNX Runtime for the target, stages it, and (unless turned off) prints the directives that
     /// link it and make it loadable at run time.
     pub fn probe(&self) -> Result<Library, Error> {
+        self.probe_with(None)
+    }
+
+    /// [`Config::probe`], telling `progress` about downloads as they go.
+    pub(crate) fn probe_with(&self, progress: Option<&dyn Progress>) -> Result<Library, Error> {
         if self.env.cargo_var("DOCS_RS").is_some() {
             // docs.rs builds have no network and need no library: succeed, emit nothing.
             return Ok(Library::skipped(self.target.clone().unwrap_or_default(), "DOCS_RS is set"));
         }
         let target = self.resolve_target()?;
         let vars = Vars::new(&self.env, target.triple());
-        let result = Probe { config: self, target: &target, vars: &vars }.run();
+        let result = Probe { config: self, target: &target, vars: &vars, progress }.run();
         let mut directives = emit::rerun_env_lines(&vars.seen());
         let result = result.map(|mut library| {
             directives.append(&mut library.directives);
@@ -191,7 +201,38 @@ impl Config {
     pub fn survey(&self) -> Result<Survey, Error> {
         let target = self.resolve_target()?;
         let vars = Vars::new(&self.env, target.triple());
-        Probe { config: self, target: &target, vars: &vars }.survey()
+        Probe { config: self, target: &target, vars: &vars, progress: None }.survey()
+    }
+
+    /// Puts the archive the download source would fetch into a mirror folder as
+    /// `<dir>/v<version>/<asset>`, verified against its pinned SHA-256.
+    #[cfg(feature = "cli")]
+    pub(crate) fn mirror_with(
+        &self,
+        dir: &std::path::Path,
+        progress: Option<&dyn Progress>,
+    ) -> Result<MirrorCopy, Error> {
+        let target = self.resolve_target()?;
+        let vars = Vars::new(&self.env, target.triple());
+        let request = Probe { config: self, target: &target, vars: &vars, progress }.request()?;
+        let fail = |error: DownloadError, location: &str| {
+            let attempt = Attempt {
+                source: SourceKind::Download,
+                location: location.to_string(),
+                verdict: Verdict::Failed { detail: error.to_string() },
+            };
+            let report = Report {
+                target: target.triple().to_string(),
+                host: target.host().to_string(),
+                request: request.to_string(),
+                sources: vec![SourceKind::Download],
+                attempts: vec![attempt],
+                variables: Vec::new(),
+            };
+            Error::Download { error, report: Box::new(report) }
+        };
+        let plan = Plan::new(self, &target, &request, &vars).map_err(|e| fail(e, "official release archives"))?;
+        plan.copy_to_mirror(dir, self, &vars, progress).map_err(|e| fail(e, &plan.url))
     }
 
     fn resolve_target(&self) -> Result<Target, Error> {

@@ -48,3 +48,58 @@ pub mod fuzz {
         let _ = std::fs::remove_dir_all(&dest);
     }
 }
+
+/// What the `cargo onnxruntime` binary needs beyond the public API: the probe with a progress hook
+/// for downloads, the mirror-folder copy, the binary-header reader, and the manifest rules. The CLI
+/// is the only intended user.
+#[cfg(feature = "cli")]
+pub mod cli {
+    use std::path::Path;
+
+    use crate::{Config, Error, Library};
+
+    pub use crate::fetch::Progress;
+    pub use crate::inspect::binary::{BinaryError, BinaryInfo, Format, VersionNeed, read as read_binary};
+    pub use crate::manifest::parse::{LineError, PLATFORMS, Record, parse, parse_release_file};
+    pub use crate::sources::download::MirrorCopy;
+
+    /// [`Config::probe`], telling `progress` about any download as it goes.
+    pub fn provision(config: &Config, progress: Option<&dyn Progress>) -> Result<Library, Error> {
+        config.probe_with(progress)
+    }
+
+    /// Puts the archive `config` would download into `dir/v<version>/<asset>`, verified against its
+    /// pinned SHA-256, without unpacking it: a folder another machine can serve, or use through
+    /// `ONNXRUNTIME_MIRROR=file://…`.
+    pub fn mirror(config: &Config, dir: &Path, progress: Option<&dyn Progress>) -> Result<MirrorCopy, Error> {
+        config.mirror_with(dir, progress)
+    }
+
+    /// The linker arguments that give a binary for `target` an rpath to `dir`: what the build-script
+    /// route emits as `rustc-link-arg` (on Linux in `DT_RPATH`, which outranks `LD_LIBRARY_PATH`).
+    pub fn rpath_link_args(target: &crate::Target, dir: &str) -> Vec<String> {
+        crate::emit::rpath_lines(target, dir)
+            .into_iter()
+            .filter_map(|line| line.strip_prefix("cargo:rustc-link-arg=").map(String::from))
+            .collect()
+    }
+
+    /// The SHA-256 (lowercase hex) and size of a file.
+    pub fn sha256_of_file(path: &Path) -> std::io::Result<(String, u64)> {
+        crate::fetch::sha256_of_file(path)
+    }
+
+    /// What an official archive's file name says: release, ORT platform and variant.
+    #[derive(Clone, Debug, PartialEq, Eq)]
+    pub struct ArchiveName {
+        pub version: crate::Version,
+        pub platform: &'static str,
+        pub variant: crate::Variant,
+    }
+
+    /// Reads `onnxruntime-<platform>[-<gpu suffix>]-<version>.<tgz|zip>`; `None` for other names.
+    pub fn recognise_archive_name(asset: &str) -> Option<ArchiveName> {
+        let name = crate::manifest::naming::recognise(asset)?;
+        Some(ArchiveName { version: name.version, platform: name.platform, variant: name.variant })
+    }
+}

@@ -11,6 +11,7 @@ use crate::error::{Attempt, DownloadError, Error, Report, Verdict};
 use crate::inspect::{self, Inspected};
 use crate::library::Library;
 use crate::request::{LinkKind, Request, Variant};
+use crate::sources::download::Progress;
 use crate::sources::{self, Candidate, Origin, SourceKind};
 use crate::stage;
 use crate::target::{Os, Target};
@@ -40,6 +41,8 @@ pub(crate) struct Probe<'a> {
     pub config: &'a Config,
     pub target: &'a Target,
     pub vars: &'a Vars<'a>,
+    /// Told about downloads as they go (the CLI's progress bar); builds pass none.
+    pub progress: Option<&'a dyn Progress>,
 }
 
 /// The attempts so far, and the first acceptable candidate among them.
@@ -131,7 +134,9 @@ impl Probe<'_> {
                 SourceKind::System => self.search_system(&request, &mut findings, mode),
                 SourceKind::Download => {
                     let result = match mode {
-                        Mode::Probe => sources::download::candidate(self.config, self.target, &request, self.vars),
+                        Mode::Probe => {
+                            sources::download::candidate(self.config, self.target, &request, self.vars, self.progress)
+                        }
                         Mode::Survey => sources::download::cached(self.config, self.target, &request, self.vars),
                     };
                     match result {
@@ -156,7 +161,8 @@ impl Probe<'_> {
         Ok((request, findings, report))
     }
 
-    fn request(&self) -> Result<Request, Error> {
+    /// The builder's settings with the variables laid over them.
+    pub(crate) fn request(&self) -> Result<Request, Error> {
         let (setting, text) = match self.vars.get("ONNXRUNTIME_VERSION") {
             Some(var) => (var.name.clone(), Some(var.text()?.to_string())),
             None => ("version".to_string(), self.config.version.clone()),

@@ -9,6 +9,7 @@ mod support;
 use std::fs;
 
 use onnxruntime_provision::{Config, DownloadError, Env, Library, Origin, SourceKind, Verdict, Version};
+use support::archive;
 use support::scene::{Scene, download_error, fetched_now};
 use support::server::{Reply, Server, TestPki};
 use support::{AARCH64, X86_64};

@@ -116,7 +116,7 @@ fn parse_timeout(var: &Var) -> Result<Duration, DownloadError> {
 }
 
 /// Told about a transfer as it goes (the CLI draws a bar with it).
-pub(crate) trait Progress {
+pub trait Progress {
     /// An attempt began; `total` is the announced length when known. A retry calls it again and the
     /// count starts over.
     fn started(&self, url: &str, total: Option<u64>);
@@ -124,6 +124,28 @@ pub(crate) trait Progress {
     fn advanced(&self, bytes: u64);
     /// The fetch is over, successfully or not.
     fn finished(&self);
+}
+
+/// The SHA-256 (lowercase hex) and size of a local file, read in chunks: for archives already on disk
+/// (a mirror folder's copy, an archive a maintainer adds to a manifest).
+#[cfg(feature = "cli")]
+pub(crate) fn sha256_of_file(path: &std::path::Path) -> io::Result<(String, u64)> {
+    use sha2::{Digest, Sha256};
+    let mut file = std::fs::File::open(path)?;
+    let mut hasher = Sha256::new();
+    let mut buffer = vec![0u8; 64 * 1024];
+    let mut total: u64 = 0;
+    loop {
+        let n = match file.read(&mut buffer) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        hasher.update(buffer.get(..n).unwrap_or_default());
+        total = total.saturating_add(n as u64);
+    }
+    Ok((body::hex(&hasher.finalize()), total))
 }
 
 /// What a successful fetch produced.

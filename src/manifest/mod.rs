@@ -13,6 +13,7 @@
 // Nothing calls into this module until the download source is wired to it; the expectation then
 // fails and should be removed with it.
 
+pub(crate) mod naming;
 pub(crate) mod parse;
 mod platform;
 

@@ -12,6 +12,14 @@ use crate::request::Request;
 use crate::sources::{Candidate, SourceKind};
 use crate::target::Target;
 
+/// Told about a download as it goes (the CLI draws a progress bar with it).
+#[cfg(feature = "download")]
+pub(crate) use crate::fetch::Progress;
+
+/// Without the download feature nothing is ever downloaded, so nothing reports progress.
+#[cfg(not(feature = "download"))]
+pub(crate) trait Progress {}
+
 /// Why the download source gave no candidate: the attempt for the report, and the error when the
 /// failure needs the user's attention (rather than being a plain "skipped").
 pub(crate) struct Outcome {
@@ -51,6 +59,7 @@ pub(crate) fn candidate(
     _target: &Target,
     _request: &Request,
     _vars: &Vars<'_>,
+    _progress: Option<&dyn Progress>,
 ) -> Result<Candidate, Outcome> {
     Err(Outcome::skipped("official release archives", "the `download` feature of onnxruntime-provision is off".into()))
 }
@@ -61,10 +70,11 @@ pub(crate) fn candidate(
     target: &Target,
     request: &Request,
     vars: &Vars<'_>,
+    progress: Option<&dyn Progress>,
 ) -> Result<Candidate, Outcome> {
     let plan = Plan::new(config, target, request, vars).map_err(|e| Outcome::failed("official release archives", e))?;
     let location = plan.url.clone();
-    plan.provide(config, vars).map_err(|e| Outcome::failed(&location, e))
+    plan.provide(config, vars, progress).map_err(|e| Outcome::failed(&location, e))
 }
 
 /// The cached archive as a candidate, without downloading (for surveys): when it is not cached,
@@ -98,9 +108,11 @@ pub(crate) fn cached(
     request: &Request,
     vars: &Vars<'_>,
 ) -> Result<Candidate, Outcome> {
-    candidate(config, target, request, vars)
+    candidate(config, target, request, vars, None)
 }
 
+#[cfg(feature = "cli")]
+pub use provide::MirrorCopy;
 #[cfg(feature = "download")]
 pub(crate) use provide::Plan;
 
@@ -146,7 +158,12 @@ mod provide {
         }
 
         /// The cache entry, fetching it first when needed and allowed.
-        pub(crate) fn provide(&self, config: &Config, vars: &Vars<'_>) -> Result<Candidate, DownloadError> {
+        pub(crate) fn provide(
+            &self,
+            config: &Config,
+            vars: &Vars<'_>,
+            progress: Option<&dyn Progress>,
+        ) -> Result<Candidate, DownloadError> {
             let sha = &self.artifact.sha256;
             if let Some(entry) = self.cache.lookup(sha) {
                 return Ok(self.candidate(entry, false));
@@ -161,12 +178,11 @@ mod provide {
                 return Ok(self.candidate(entry, false));
             }
             self.cache.clear_leftovers(sha);
-            let entry = self.fetch_into_cache(&settings, None)?;
+            let entry = self.fetch_into_cache(&settings, progress)?;
             Ok(self.candidate(entry, true))
         }
 
-        /// Downloads, verifies, unpacks and publishes the artifact. With `keep`, the verified archive is
-        /// also written there (for mirror folders).
+        /// Downloads, verifies, unpacks and publishes the artifact.
         pub(crate) fn fetch_into_cache(
             &self,
             settings: &HttpSettings,
@@ -233,6 +249,74 @@ mod provide {
             }
         }
 
+        /// Puts the verified archive at `<dir>/v<version>/<asset>`, the layout a mirror serves
+        /// (`cargo onnxruntime fetch --mirror-dir`). A file already there with the pinned hash is kept
+        /// without any download; anything else there is replaced. The bytes go to a private name
+        /// beside it and are renamed into place only after their SHA-256 matched.
+        #[cfg(feature = "cli")]
+        pub(crate) fn copy_to_mirror(
+            &self,
+            dir: &Path,
+            config: &Config,
+            vars: &Vars<'_>,
+            progress: Option<&dyn Progress>,
+        ) -> Result<MirrorCopy, DownloadError> {
+            let artifact = &self.artifact;
+            let folder = dir.join(format!("v{}", artifact.version));
+            let dest = folder.join(&artifact.asset);
+            let copy = |bytes, fetched_now| MirrorCopy {
+                path: dest.clone(),
+                url: self.url.clone(),
+                sha256: artifact.sha256.clone(),
+                bytes,
+                fetched_now,
+            };
+            if let Ok((sha256, bytes)) = fetch::sha256_of_file(&dest)
+                && sha256 == artifact.sha256
+            {
+                return Ok(copy(bytes, false));
+            }
+            if self.offline.is_some() {
+                return Err(self.offline_error());
+            }
+            let settings = HttpSettings::from_vars(vars, config.http_timeout)?;
+            std::fs::create_dir_all(&folder).map_err(|source| DownloadError::Cache {
+                action: "create the mirror folder".into(),
+                path: folder.clone(),
+                source,
+            })?;
+            let partial = folder.join(format!(".{}.partial-{}", artifact.asset, std::process::id()));
+            let result = (|| {
+                let fetched =
+                    fetch::fetch(&self.url, &settings, progress, |body| save(body, &partial)).map_err(|e| match e {
+                        FetchError::Download(e) => e,
+                        FetchError::Consumer(e) => self.archive_failure(e),
+                    })?;
+                if fetched.sha256 != artifact.sha256 {
+                    return Err(DownloadError::ChecksumMismatch {
+                        url: self.url.clone(),
+                        expected: artifact.sha256.clone(),
+                        actual: fetched.sha256,
+                        bytes: fetched.bytes,
+                        content_type: fetched.content_type,
+                    });
+                }
+                std::fs::rename(&partial, &dest).map_err(|source| DownloadError::Cache {
+                    action: "move the verified archive into the mirror folder as".into(),
+                    path: dest.clone(),
+                    source,
+                })?;
+                Ok(fetched.bytes)
+            })();
+            match result {
+                Ok(bytes) => Ok(copy(bytes, true)),
+                Err(e) => {
+                    let _ = std::fs::remove_file(&partial);
+                    Err(e)
+                }
+            }
+        }
+
         /// Local write failures (a full disk) are cache errors; everything else is the archive's fault.
         fn archive_failure(&self, error: ArchiveError) -> DownloadError {
             match error {
@@ -259,6 +343,20 @@ mod provide {
                 named_by: None,
             }
         }
+    }
+
+    /// An archive placed in a mirror folder.
+    #[cfg(feature = "cli")]
+    #[derive(Clone, Debug)]
+    pub struct MirrorCopy {
+        /// `<mirror>/v<version>/<asset>`.
+        pub path: PathBuf,
+        /// Where it was (or would have been) downloaded from.
+        pub url: String,
+        pub sha256: String,
+        pub bytes: u64,
+        /// False when a verified copy was already there.
+        pub fetched_now: bool,
     }
 
     /// Saves a body to `path` (a transport read failure is told apart by the fetch layer itself).

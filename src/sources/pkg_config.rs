@@ -34,7 +34,7 @@ pub(crate) fn candidate(vars: &Vars<'_>) -> Result<Candidate, Verdict> {
         .print_system_cflags(false)
         .probe(PACKAGE)
         .map_err(verdict_of)?;
-    let pc_dir = pkg_config::get_variable(PACKAGE, "pcfiledir").ok().map(PathBuf::from);
+    let pc_dir = pc_file_dir(vars);
     let (lib_dir, corrected) = pick_dir(&library.link_paths, pc_dir.as_deref().and_then(Path::parent), "lib")
         .ok_or_else(|| Verdict::Unusable {
             detail: format!("{PACKAGE}.pc names library dirs {:?}, and none of them exists", library.link_paths),
@@ -62,6 +62,39 @@ fn pick_dir(named: &[PathBuf], beside: Option<&Path>, what: &str) -> Option<(Pat
     let beside = beside?;
     let fits = beside.file_name().is_some_and(|n| n == what) && beside.is_dir();
     fits.then(|| (beside.to_path_buf(), true))
+}
+
+/// `pkg-config --variable=pcfiledir libonnxruntime`: where the `.pc` file is. Run here rather than
+/// through `pkg_config::get_variable`, which prints `cargo:rerun-if-env-changed` lines on stdout
+/// whatever the caller asked (pkg-config 0.3.34), and stdout belongs to the caller's directives. Like
+/// the crate, a target-specific `PKG_CONFIG_PATH_<target>` (…) is handed to the program under its
+/// plain name; `PKG_CONFIG` names the program, `pkgconf` is tried when `pkg-config` is missing.
+fn pc_file_dir(vars: &Vars<'_>) -> Option<PathBuf> {
+    let configured = vars.get("PKG_CONFIG").map(|v| v.value);
+    let programs: Vec<std::ffi::OsString> = match configured {
+        Some(program) => vec![program],
+        None => vec!["pkg-config".into(), "pkgconf".into()],
+    };
+    for program in programs {
+        let mut command = std::process::Command::new(&program);
+        command.args(["--variable=pcfiledir", PACKAGE]);
+        for name in ["PKG_CONFIG_PATH", "PKG_CONFIG_LIBDIR", "PKG_CONFIG_SYSROOT_DIR"] {
+            if let Some(var) = vars.get(name) {
+                command.env(name, var.value);
+            }
+        }
+        match command.output() {
+            Ok(output) if output.status.success() => {
+                let text = String::from_utf8(output.stdout).ok()?;
+                let dir = text.trim_end_matches(['\n', '\r']);
+                return (!dir.is_empty()).then(|| PathBuf::from(dir));
+            }
+            Ok(_) => return None,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+            Err(_) => return None,
+        }
+    }
+    None
 }
 
 fn verdict_of(error: pkg_config::Error) -> Verdict {

@@ -230,6 +230,7 @@ fn read_dynamic(
     for &offset in &dynamic.needed {
         info.needed.push(names.get(offset, "DT_NEEDED")?);
     }
+    info.run_paths_are_rpath = dynamic.runpath.is_empty() && !dynamic.rpath.is_empty();
     for &offset in dynamic.runpath.iter().chain(&dynamic.rpath) {
         for path in names.get(offset, "DT_RUNPATH")?.split(':') {
             if !path.is_empty() && !info.run_paths.iter().any(|p| p == path) {

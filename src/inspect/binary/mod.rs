@@ -23,7 +23,7 @@ use input::{FileSource, Input, ReadAt};
 
 /// The container format of a file.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Format {
+pub enum Format {
     Elf,
     MachO,
     Pe,
@@ -33,7 +33,7 @@ pub(crate) enum Format {
 
 /// An ELF `.gnu.version_r` entry: the versions a binary needs from one of its libraries.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub(crate) struct VersionNeed {
+pub struct VersionNeed {
     /// The library file name as recorded (`libonnxruntime.so.1`).
     pub file: String,
     /// The version names needed from it (`VERS_1.22.0`).
@@ -42,7 +42,7 @@ pub(crate) struct VersionNeed {
 
 /// What a library (or executable) file says about itself.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub(crate) struct BinaryInfo {
+pub struct BinaryInfo {
     pub format: Format,
     /// The OS family the format implies (ELF → Linux, Mach-O → macOS, PE → Windows), when it does.
     pub os: Option<Os>,
@@ -60,6 +60,9 @@ pub(crate) struct BinaryInfo {
     pub version_needs: Vec<VersionNeed>,
     /// ELF `DT_RUNPATH` and `DT_RPATH` entries (split on `:`); Mach-O `LC_RPATH`.
     pub run_paths: Vec<String>,
+    /// ELF: the run paths come from `DT_RPATH` alone (no `DT_RUNPATH`), which the loader searches
+    /// before `LD_LIBRARY_PATH` rather than after it.
+    pub run_paths_are_rpath: bool,
     /// Mach-O `LC_ID_DYLIB` current version as (major, minor, patch).
     pub dylib_version: Option<(u32, u32, u32)>,
 }
@@ -77,6 +80,7 @@ impl BinaryInfo {
             version_definitions: Vec::new(),
             version_needs: Vec::new(),
             run_paths: Vec::new(),
+            run_paths_are_rpath: false,
             dylib_version: None,
         }
     }
@@ -84,7 +88,7 @@ impl BinaryInfo {
 
 /// Why a file could not be read as a binary.
 #[derive(Debug)]
-pub(crate) enum BinaryError {
+pub enum BinaryError {
     Io(std::io::Error),
     /// Not ELF, Mach-O, PE or ar (first bytes shown).
     NotABinary(String),
@@ -112,7 +116,7 @@ impl std::error::Error for BinaryError {
 }
 
 /// Reads the file at `path` with positioned reads.
-pub(crate) fn read(path: &Path) -> Result<BinaryInfo, BinaryError> {
+pub fn read(path: &Path) -> Result<BinaryInfo, BinaryError> {
     let file = FileSource::open(path).map_err(BinaryError::Io)?;
     parse_source(&file)
 }

@@ -87,6 +87,7 @@ fn executable_needs_the_standins_version_and_keeps_its_runpath() {
     assert_consumer(&info);
     assert_eq!(info.needed, readelf_needed(&exe));
     assert_eq!(info.run_paths, vec!["/opt/ort/lib".to_string(), "$ORIGIN/../lib".to_string()]);
+    assert!(!info.run_paths_are_rpath, "--enable-new-dtags writes DT_RUNPATH");
     assert_eq!(info.soname, None);
 }
 
@@ -98,6 +99,7 @@ fn aarch64_executable_with_old_style_rpath() {
     assert_eq!(info.archs, vec![Arch::Aarch64]);
     assert_consumer(&info);
     assert_eq!(info.run_paths, vec!["/opt/ort-arm/lib".to_string()]);
+    assert!(info.run_paths_are_rpath, "--disable-new-dtags writes DT_RPATH");
 }
 
 /// Offsets of e_shoff, e_shnum and e_shstrndx in an ELF64 header.
@@ -163,6 +165,7 @@ fn check_lld_target(target: &ElfTarget, arch: Arch, description: &str) {
         assert_eq!(info.archs, vec![arch.clone()]);
         assert_eq!(info.needed, vec!["libonnxruntime.so.1".to_string()]);
         assert_eq!(info.run_paths, vec!["/opt/a".to_string(), "/opt/b".to_string()]);
+        assert_eq!(info.run_paths_are_rpath, !new_dtags);
         assert_eq!(
             info.version_needs,
             vec![VersionNeed { file: "libonnxruntime.so.1".to_string(), versions: vec!["VERS_1.22.0".to_string()] }]

@@ -1,0 +1,233 @@
+//! Merging settings into a project's `.cargo/config.toml` with `toml_edit`, so everything already there
+//! — other keys, comments, layout, inline tables — stays as it was. Only the keys named are set.
+
+use std::path::{Path, PathBuf};
+
+use toml_edit::{Array, DocumentMut, Item, Table, Value};
+
+#[derive(Debug)]
+pub struct ConfigFile {
+    pub path: PathBuf,
+    doc: DocumentMut,
+    existed: bool,
+}
+
+/// What a merge did to one key.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Change {
+    Added,
+    Updated { old: String },
+    Unchanged,
+}
+
+impl ConfigFile {
+    /// `<project>/.cargo/config.toml`, or the legacy `.cargo/config` when only that exists; a new,
+    /// empty document when neither does.
+    pub fn open(project_dir: &Path) -> Result<ConfigFile, String> {
+        let dir = project_dir.join(".cargo");
+        let legacy = dir.join("config");
+        let path = if !dir.join("config.toml").exists() && legacy.is_file() { legacy } else { dir.join("config.toml") };
+        match std::fs::read_to_string(&path) {
+            Ok(text) => {
+                let doc = text.parse::<DocumentMut>().map_err(|e| {
+                    let first = e.to_string().lines().find(|l| !l.trim().is_empty()).unwrap_or_default().to_string();
+                    format!("{} is not valid TOML ({first}); fix it first, nothing was written", path.display())
+                })?;
+                Ok(ConfigFile { path, doc, existed: true })
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                Ok(ConfigFile { path, doc: DocumentMut::new(), existed: false })
+            }
+            Err(e) => Err(format!("cannot read {}: {e}", path.display())),
+        }
+    }
+
+    pub fn existed(&self) -> bool {
+        self.existed
+    }
+
+    /// Sets `[env] name = "value"`. A variable written as `{ value = "…", force = true }` keeps its
+    /// other keys. `note` becomes a comment above a newly added key.
+    pub fn set_env(&mut self, name: &str, value: &str, note: &str) -> Result<Change, String> {
+        let path = self.path.clone();
+        let env = self.doc.entry("env").or_insert_with(|| Item::Table(Table::new()));
+        let env = env
+            .as_table_like_mut()
+            .ok_or_else(|| format!("{}: `env` is not a table; fix it first, nothing was written", path.display()))?;
+        let change = match env.get_mut(name) {
+            Some(item) => {
+                if let Some(detail) = item.as_table_like_mut() {
+                    let old = detail.get("value").and_then(Item::as_str).unwrap_or_default().to_string();
+                    if old == value {
+                        return Ok(Change::Unchanged);
+                    }
+                    detail.insert("value", toml_edit::value(value));
+                    Change::Updated { old }
+                } else {
+                    let old = item.as_str().map(String::from).unwrap_or_else(|| item.to_string().trim().to_string());
+                    if old == value {
+                        return Ok(Change::Unchanged);
+                    }
+                    let decor = item.as_value().map(|v| v.decor().clone());
+                    let mut new = Value::from(value);
+                    if let Some(decor) = decor {
+                        *new.decor_mut() = decor;
+                    }
+                    *item = Item::Value(new);
+                    Change::Updated { old }
+                }
+            }
+            None => {
+                env.insert(name, toml_edit::value(value));
+                if !note.is_empty()
+                    && let Some(mut key) = env.key_mut(name)
+                {
+                    key.leaf_decor_mut().set_prefix(format!("# {note}\n"));
+                }
+                Change::Added
+            }
+        };
+        Ok(change)
+    }
+
+    /// Makes `[target.<triple>] rustflags` carry `link_args` (each as `-C link-arg=…`: the rpath to
+    /// `dir` the library's own build-script route emits), replacing any rpath there that points at
+    /// another directory holding an ONNX Runtime library (two of them on the search path would load
+    /// whichever comes first). A rustflags string is turned into a list.
+    pub fn set_rpath(&mut self, triple: &str, dir: &Path, link_args: &[String]) -> Result<Change, String> {
+        let path = self.path.clone();
+        let not_table =
+            |what: &str| format!("{}: `{what}` is not a table; fix it first, nothing was written", path.display());
+        let targets = self.doc.entry("target").or_insert_with(|| {
+            let mut t = Table::new();
+            t.set_implicit(true);
+            Item::Table(t)
+        });
+        let targets = targets.as_table_like_mut().ok_or_else(|| not_table("target"))?;
+        let target = targets.entry(triple).or_insert_with(|| Item::Table(Table::new()));
+        let target = target.as_table_like_mut().ok_or_else(|| not_table(&format!("target.{triple}")))?;
+        let old: Vec<String> = match target.get("rustflags") {
+            None => Vec::new(),
+            Some(item) => match (item.as_str(), item.as_array()) {
+                (Some(text), _) => text.split_whitespace().map(String::from).collect(),
+                (_, Some(list)) => list.iter().filter_map(|v| v.as_str().map(String::from)).collect(),
+                _ => {
+                    return Err(format!(
+                        "{}: target.{triple}.rustflags is neither a string nor a list",
+                        path.display()
+                    ));
+                }
+            },
+        };
+        let mut flags = without_ort_rpaths(&old, dir);
+        for arg in link_args {
+            let flag = format!("link-arg={arg}");
+            if !flags.windows(2).any(|w| matches!(w, [c, f] if c == "-C" && *f == flag)) {
+                flags.push("-C".into());
+                flags.push(flag);
+            }
+        }
+        if flags == old {
+            return Ok(Change::Unchanged);
+        }
+        let mut array = Array::new();
+        for f in &flags {
+            array.push(f.as_str());
+        }
+        let change = if old.is_empty() { Change::Added } else { Change::Updated { old: old.join(" ") } };
+        target.insert("rustflags", Item::Value(Value::Array(array)));
+        Ok(change)
+    }
+
+    pub fn text(&self) -> String {
+        let mut text = self.doc.to_string();
+        if !text.ends_with('\n') {
+            text.push('\n');
+        }
+        text
+    }
+
+    /// Writes the file through a temporary name beside it, so a crash never leaves half a config.
+    pub fn save(&self) -> Result<(), String> {
+        let dir = self.path.parent().unwrap_or(Path::new("."));
+        std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+        let temp = dir.join(format!(".config.toml.{}.tmp", std::process::id()));
+        std::fs::write(&temp, self.text()).map_err(|e| format!("cannot write {}: {e}", temp.display()))?;
+        std::fs::rename(&temp, &self.path).map_err(|e| {
+            let _ = std::fs::remove_file(&temp);
+            format!("cannot replace {}: {e}", self.path.display())
+        })
+    }
+}
+
+/// `flags` without `-C link-arg=-Wl,-rpath,<d>` pairs (or `-Clink-arg=…` words) whose directory is not
+/// `keep` but holds a `libonnxruntime*` file.
+fn without_ort_rpaths(flags: &[String], keep: &Path) -> Vec<String> {
+    let ort_rpath = |word: &str| {
+        let Some(dir) = word.strip_prefix("link-arg=-Wl,-rpath,") else { return false };
+        Path::new(dir) != keep && holds_onnxruntime(Path::new(dir))
+    };
+    let mut kept = Vec::new();
+    let mut words = flags.iter().peekable();
+    while let Some(word) = words.next() {
+        if word == "-C" && words.peek().is_some_and(|next| ort_rpath(next)) {
+            words.next();
+            continue;
+        }
+        if word.strip_prefix("-C").is_some_and(ort_rpath) {
+            continue;
+        }
+        kept.push(word.clone());
+    }
+    kept
+}
+
+fn holds_onnxruntime(dir: &Path) -> bool {
+    std::fs::read_dir(dir)
+        .map(|entries| entries.flatten().any(|e| e.file_name().to_string_lossy().starts_with("libonnxruntime")))
+        .unwrap_or(false)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn merges_env_and_rustflags_keeping_everything_else() {
+        let dir = tempfile::tempdir().unwrap();
+        let cargo = dir.path().join(".cargo");
+        std::fs::create_dir_all(&cargo).unwrap();
+        let original = "# team settings\n[build]\njobs = 2 # keep\n\n[env]\nFOO = \"bar\" # ours\nORT_LIB_LOCATION = { value = \"/old\", force = true }\n\n[target.x86_64-unknown-linux-gnu]\nrustflags = \"-C target-cpu=native\"\n";
+        std::fs::write(cargo.join("config.toml"), original).unwrap();
+        let mut file = ConfigFile::open(dir.path()).unwrap();
+        assert_eq!(file.set_env("ORT_LIB_LOCATION", "/new/lib", "n").unwrap(), Change::Updated { old: "/old".into() });
+        assert_eq!(file.set_env("ORT_PREFER_DYNAMIC_LINK", "1", "link the shared library").unwrap(), Change::Added);
+        assert_eq!(file.set_env("FOO", "bar", "").unwrap(), Change::Unchanged);
+        let args = ["-Wl,--disable-new-dtags".to_string(), "-Wl,-rpath,/new/lib".to_string()];
+        file.set_rpath("x86_64-unknown-linux-gnu", Path::new("/new/lib"), &args).unwrap();
+        assert_eq!(
+            file.set_rpath("x86_64-unknown-linux-gnu", Path::new("/new/lib"), &args).unwrap(),
+            Change::Unchanged
+        );
+        file.save().unwrap();
+        let text = std::fs::read_to_string(cargo.join("config.toml")).unwrap();
+        for kept in ["# team settings", "jobs = 2 # keep", "FOO = \"bar\" # ours", "force = true", "target-cpu=native"]
+        {
+            assert!(text.contains(kept), "{kept} lost:\n{text}");
+        }
+        assert!(text.contains("value = \"/new/lib\""), "{text}");
+        assert!(text.contains("# link the shared library\nORT_PREFER_DYNAMIC_LINK = \"1\""), "{text}");
+        assert!(text.contains("\"link-arg=-Wl,-rpath,/new/lib\""), "{text}");
+    }
+
+    #[test]
+    fn a_malformed_config_is_refused_untouched() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join(".cargo")).unwrap();
+        std::fs::write(dir.path().join(".cargo/config.toml"), "[env\nX=1").unwrap();
+        assert!(ConfigFile::open(dir.path()).unwrap_err().contains("not valid TOML"));
+        std::fs::write(dir.path().join(".cargo/config.toml"), "env = 3\n").unwrap();
+        let mut file = ConfigFile::open(dir.path()).unwrap();
+        assert!(file.set_env("A", "b", "").unwrap_err().contains("not a table"));
+    }
+}

@@ -1,0 +1,257 @@
+//! `doctor`: the checked-in wasmtime 25 project (ort/ort-sys drifted to rc.15), a healthy `ort` project
+//! after `env --for ort-sys --write`, the toolchain checks, a cross linker, and a built executable whose
+//! libonnxruntime resolves to another release.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use super::Run;
+use super::support::{self, X86_64};
+
+/// `doctor` with an empty `CARGO_HOME` (no registry sources: nothing leaks in from the machine), the
+/// real rustc, and a fresh download cache.
+fn doctor(tmp: &Path, args: &[&str]) -> Run {
+    let home = tmp.join("cargo-home");
+    fs::create_dir_all(&home).unwrap();
+    Run::new(&[&["doctor"], args].concat())
+        .env("CARGO_HOME", &home)
+        .env("RUSTC", super::real_rustc())
+        .env("ONNXRUNTIME_CACHE_DIR", tmp.join("cache"))
+}
+
+#[test]
+fn the_wasmtime_25_project_gets_the_pins_and_the_native_requirement() {
+    let tmp = support::tempdir();
+    let project = super::copy_fixture("wasmtime25", tmp.path());
+    let manifest = project.join("Cargo.toml");
+    let ran = doctor(tmp.path(), &["--manifest-path", manifest.to_str().unwrap()]).output().expect(1);
+    ran.stdout_has("PROBLEM  ort 2.0.0-rc.15 is not the release wasmtime-wasi-nn 25.0.3 was written for (it asks for ort `^2.0.0-rc.2`)")
+        .stdout_has("cargo update -p ort --precise 2.0.0-rc.2\n")
+        .stdout_has("cargo update -p ort-sys --precise 2.0.0-rc.2\n")
+        .stdout_has("cargo onnxruntime env --for ort-sys --write")
+        .stdout_has("ort-sys 2.0.0-rc.2 links a checked ONNX Runtime 1.17+")
+        .stdout_has("a TLS feature must be configured")
+        .stdout_has("ort-sys 2.0.0-rc.15 needs ONNX Runtime 1.17 or newer (C API 17)")
+        .stdout_has("ok       wasmtime, wasmtime-wasi, wasmtime-wasi-nn and 14 other wasmtime-* crates are all on release line 25")
+        .stdout_has("rust-version unknown for 290 locked crates")
+        .stdout_has("2 problems");
+    // The two update commands come in the order that works.
+    let first = ran.stdout.find("cargo update -p ort --precise").unwrap();
+    let second = ran.stdout.find("cargo update -p ort-sys --precise").unwrap();
+    assert!(first < second);
+}
+
+#[test]
+fn a_healthy_ort_project_exits_0_after_the_hand_off() {
+    let tmp = support::tempdir();
+    let project = super::copy_fixture("ort-rc10", tmp.path());
+    let manifest = project.join("Cargo.toml");
+    let root = support::official_tree(tmp.path(), "onnxruntime-linux-x64-1.22.0", "1.22.0", X86_64);
+
+    // Nothing configured: ort-sys 2.0.0-rc.10 without download-binaries has nothing to link.
+    let ran = doctor(tmp.path(), &["--manifest-path", manifest.to_str().unwrap()])
+        .env("ONNXRUNTIME_DIR", &root)
+        .output()
+        .expect(1);
+    ran.stdout_has(
+        "PROBLEM  ort-sys 2.0.0-rc.10 needs ONNX Runtime 1.22 or newer (C API 22), and its build has none to link",
+    )
+    .stdout_has("an ONNX Runtime that serves it is here: 1.22.0")
+    .stdout_has("  fix    cargo onnxruntime env --for ort-sys --write");
+
+    // The fix, as printed, with a config that has content of its own.
+    fs::create_dir_all(project.join(".cargo")).unwrap();
+    let original = "# keep me\n[net]\nretry = 5 # flaky network\n";
+    fs::write(project.join(".cargo/config.toml"), original).unwrap();
+    Run::new(&["env", "--for", "ort-sys", "--write", "--manifest-path", manifest.to_str().unwrap()])
+        .env("ONNXRUNTIME_DIR", &root)
+        .output()
+        .expect(0)
+        .stdout_has("[env] ORT_LIB_LOCATION = ")
+        .stdout_has("[target.x86_64-unknown-linux-gnu] rustflags rpath = ");
+    let text = fs::read_to_string(project.join(".cargo/config.toml")).unwrap();
+    assert!(text.starts_with(original), "{text}");
+    assert!(text.contains(&format!("ORT_LIB_LOCATION = \"{}\"", root.join("lib").display())), "{text}");
+    assert!(text.contains(&format!("\"link-arg=-Wl,-rpath,{}\"", root.join("lib").display())), "{text}");
+    assert!(text.contains("\"link-arg=-Wl,--disable-new-dtags\""), "{text}");
+
+    let ran = doctor(tmp.path(), &["--manifest-path", manifest.to_str().unwrap()]).output().expect(0);
+    ran.stdout_has(&format!(
+        "ok       ort-sys 2.0.0-rc.10 will link ONNX Runtime 1.22.0 from {}",
+        root.join("lib").display()
+    ))
+    .stdout_has("0 problems");
+
+    // The configured location holding a release that is too old is a problem again.
+    let old = support::official_tree(&tmp.path().join("old"), "onnxruntime-linux-x64-1.20.0", "1.20.0", X86_64);
+    let ran = doctor(tmp.path(), &["--manifest-path", manifest.to_str().unwrap()])
+        .env("ORT_LIB_LOCATION", old.join("lib"))
+        .output()
+        .expect(1);
+    ran.stdout_has("does not hold what ort-sys 2.0.0-rc.10 needs").stdout_has("wrong version: 1.20.0");
+}
+
+/// A `rustc` that says it is 1.80.0.
+fn old_rustc(dir: &Path) -> PathBuf {
+    let path = dir.join("rustc");
+    fs::write(&path, "#!/bin/sh\necho 'rustc 1.80.0 (051478957 2024-07-21)'\n").unwrap();
+    let mut perms = fs::metadata(&path).unwrap().permissions();
+    std::os::unix::fs::PermissionsExt::set_mode(&mut perms, 0o755);
+    fs::set_permissions(&path, perms).unwrap();
+    path
+}
+
+#[test]
+fn the_toolchain_against_edition_rust_version_and_locked_crates() {
+    let tmp = support::tempdir();
+    let project = super::copy_fixture("ort-rc10", tmp.path());
+    // Sources cargo would have unpacked: ort-sys 2.0.0-rc.10 declares rust-version 1.81 (as published).
+    let src = tmp.path().join("cargo-home/registry/src/index.example-0000/ort-sys-2.0.0-rc.10");
+    fs::create_dir_all(&src).unwrap();
+    fs::write(
+        src.join("Cargo.toml"),
+        "[package]\nname = \"ort-sys\"\nversion = \"2.0.0-rc.10\"\nrust-version = \"1.81\"\n",
+    )
+    .unwrap();
+    let ran = doctor(tmp.path(), &["--manifest-path", project.join("Cargo.toml").to_str().unwrap()])
+        .env("RUSTC", old_rustc(tmp.path()))
+        .output()
+        .expect(1);
+    ran.stdout_has("ort-app: rust-version 1.85 is newer than rustc 1.80.0")
+        .stdout_has("1 locked crate needs a newer rustc than rustc 1.80.0")
+        .stdout_has("ort-sys 2.0.0-rc.10 needs rustc 1.81")
+        .stdout_has("rustup update stable")
+        .stdout_has("CARGO_RESOLVER_INCOMPATIBLE_RUST_VERSIONS=fallback cargo update")
+        .stdout_has("rust-version unknown for 3 locked crates");
+
+    // The real rustc meets all of them.
+    let ran = doctor(tmp.path(), &["--manifest-path", project.join("Cargo.toml").to_str().unwrap()]).output();
+    ran.stdout_has("meets the rust-version of the 1 locked crate whose sources are here");
+    assert!(!ran.stdout.contains("newer than rustc"), "{}", ran.stdout);
+}
+
+#[test]
+fn a_cross_target_needs_a_configured_installed_linker() {
+    let tmp = support::tempdir();
+    let project = super::copy_fixture("ort-rc10", tmp.path());
+    let manifest = project.join("Cargo.toml");
+    let target = "aarch64-unknown-linux-gnu";
+    let ran =
+        doctor(tmp.path(), &["--manifest-path", manifest.to_str().unwrap(), "--target", target]).output().expect(1);
+    ran.stdout_has("PROBLEM  no linker is configured for aarch64-unknown-linux-gnu")
+        .stdout_has("linker = \"aarch64-linux-gnu-gcc\"")
+        .stdout_has("CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_LINKER");
+
+    fs::create_dir_all(project.join(".cargo")).unwrap();
+    fs::write(project.join(".cargo/config.toml"), format!("[target.{target}]\nlinker = \"no-such-gcc-for-tests\"\n"))
+        .unwrap();
+    let ran =
+        doctor(tmp.path(), &["--manifest-path", manifest.to_str().unwrap(), "--target", target]).output().expect(1);
+    ran.stdout_has("the linker for aarch64-unknown-linux-gnu is not installed: no-such-gcc-for-tests")
+        .stdout_has("sudo apt-get install gcc-aarch64-linux-gnu");
+
+    support::ensure_cross_toolchain();
+    let ran = doctor(tmp.path(), &["--manifest-path", manifest.to_str().unwrap(), "--target", target])
+        .env("CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_LINKER", "aarch64-linux-gnu-gcc")
+        .output();
+    ran.stdout_has("ok       linker for aarch64-unknown-linux-gnu: aarch64-linux-gnu-gcc (CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_LINKER)");
+}
+
+const CONSUMER_C: &str = r#"
+#include <stdio.h>
+typedef struct OrtApiBase { const void* (*GetApi)(unsigned); const char* (*GetVersionString)(void); } OrtApiBase;
+const OrtApiBase* OrtGetApiBase(void);
+int main(void) { printf("ONNX Runtime %s\n", OrtGetApiBase()->GetVersionString()); return 0; }
+"#;
+
+/// An executable linked against the stand-in in `link_dir`, with `rpath` as its DT_RUNPATH.
+fn link_consumer(dir: &Path, link_dir: &Path, rpath: &Path) -> PathBuf {
+    let src = dir.join("consumer.c");
+    fs::write(&src, CONSUMER_C).unwrap();
+    let exe = dir.join("consumer");
+    let output = support::compiler(X86_64)
+        .arg("-o")
+        .arg(&exe)
+        .arg(&src)
+        .arg(format!("-L{}", link_dir.display()))
+        .arg("-lonnxruntime")
+        .arg("-Wl,--enable-new-dtags")
+        .arg(format!("-Wl,-rpath,{}", rpath.display()))
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "linking failed: {}", String::from_utf8_lossy(&output.stderr));
+    exe
+}
+
+#[test]
+fn a_binary_whose_library_resolves_to_another_release() {
+    let tmp = support::tempdir();
+    let linked = support::official_tree(&tmp.path().join("a"), "onnxruntime-linux-x64-1.22.0", "1.22.0", X86_64);
+    let other = support::official_tree(&tmp.path().join("b"), "onnxruntime-linux-x64-1.23.2", "1.23.2", X86_64);
+    // Linked against 1.22.0, but its RUNPATH leads to 1.23.2.
+    let exe = link_consumer(tmp.path(), &linked.join("lib"), &other.join("lib"));
+
+    let ran = doctor(tmp.path(), &["--binary", exe.to_str().unwrap()]).dir(tmp.path()).output().expect(1);
+    let resolved = other.join("lib/libonnxruntime.so.1.23.2");
+    ran.stdout_has("will not start: version `VERS_1.22.0' not found (required by it) in ")
+        .stdout_has(resolved.to_str().unwrap())
+        .stdout_has("via DT_RUNPATH")
+        .stdout_has("defines VERS_1.23.2")
+        .stdout_has("cargo onnxruntime env --for shell --version 1.22.0");
+    // The loader agrees.
+    let run = Command::new(&exe).env_remove("LD_LIBRARY_PATH").output().unwrap();
+    assert!(!run.status.success());
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert!(stderr.contains("version `VERS_1.22.0' not found"), "{stderr}");
+
+    // LD_LIBRARY_PATH comes before DT_RUNPATH: pointing it at the linked release fixes the program.
+    let ran = doctor(tmp.path(), &["--binary", exe.to_str().unwrap()])
+        .dir(tmp.path())
+        .env("LD_LIBRARY_PATH", linked.join("lib"))
+        .output()
+        .expect(0);
+    ran.stdout_has("loads libonnxruntime.so.1 from ")
+        .stdout_has("(VERS_1.22.0; needs VERS_1.22.0)")
+        .stdout_has("via LD_LIBRARY_PATH");
+    let run = Command::new(&exe).env("LD_LIBRARY_PATH", linked.join("lib")).output().unwrap();
+    assert_eq!(String::from_utf8_lossy(&run.stdout), "ONNX Runtime 1.22.0\n");
+
+    // Nowhere to be found.
+    let lost = link_consumer(&tmp.path().join("a"), &linked.join("lib"), &tmp.path().join("nowhere"));
+    let ran = doctor(tmp.path(), &["--binary", lost.to_str().unwrap()]).dir(tmp.path()).output().expect(1);
+    ran.stdout_has("will not start: libonnxruntime.so.1 not found");
+}
+
+#[test]
+fn malformed_project_files_are_findings_not_crashes() {
+    let tmp = support::tempdir();
+    let project = tmp.path().join("broken");
+    fs::create_dir_all(&project).unwrap();
+    fs::write(project.join("Cargo.toml"), "[package\nname = ").unwrap();
+    fs::write(project.join("Cargo.lock"), "[[package]]\nname = 7\n").unwrap();
+    let manifest = project.join("Cargo.toml");
+    let ran = doctor(tmp.path(), &["--manifest-path", manifest.to_str().unwrap()]).output().expect(1);
+    ran.stdout_has("PROBLEM  Cargo.lock cannot be read").stdout_has("PROBLEM  a Cargo.toml cannot be read");
+
+    // env --write refuses a config it cannot parse, and leaves it as it was.
+    fs::create_dir_all(project.join(".cargo")).unwrap();
+    fs::write(project.join(".cargo/config.toml"), "[env\n").unwrap();
+    let root = support::official_tree(tmp.path(), "onnxruntime-linux-x64-1.22.0", "1.22.0", X86_64);
+    Run::new(&["env", "--for", "cargo-config", "--write", "--manifest-path", manifest.to_str().unwrap()])
+        .env("ONNXRUNTIME_DIR", &root)
+        .output()
+        .expect(1)
+        .stderr_has("is not valid TOML");
+    assert_eq!(fs::read_to_string(project.join(".cargo/config.toml")).unwrap(), "[env\n");
+
+    doctor(tmp.path(), &["--manifest-path", tmp.path().join("nope/Cargo.toml").to_str().unwrap()])
+        .output()
+        .expect(1)
+        .stderr_has("no such file");
+    doctor(tmp.path(), &["--binary", manifest.to_str().unwrap()])
+        .dir(tmp.path())
+        .output()
+        .expect(1)
+        .stdout_has("cannot be read as an executable");
+}
