@@ -64,6 +64,9 @@ for profile in o0 o3; do
     log "building the harness ($profile)"
     cargo build --quiet --manifest-path "$repo/ci/bench/Cargo.toml" --profile "$profile" --bins
 done
+log "building the harness (o0, default-features = false)"
+cargo build --quiet --manifest-path "$repo/ci/bench/Cargo.toml" --profile o0 --bin probe-script \
+    --no-default-features --target-dir "$work/target-lean"
 unset CARGO_TARGET_DIR
 
 # --- the reference: ort-sys's build script, built the way cargo builds it for a dependent -------------
@@ -92,6 +95,7 @@ ortsys_script=$(find "$ortsys/target/debug/build" -maxdepth 2 -type f -name 'bui
 log "load: $(cut -d' ' -f1-3 /proc/loadavg); running the figures"
 timeout 45m "$work/target/o3/bench" --work "$work" --repo "$repo" \
     --probe-o0 "$work/target/o0/probe-script" --probe-o3 "$work/target/o3/probe-script" \
+    --probe-lean "$work/target-lean/o0/probe-script" \
     --ortsys-script "$ortsys_script" \
     --figures "${BENCH_FIGURES:-1,2,3,4,5,6}" --runs "${BENCH_RUNS:-5}" \
     --compile-runs "${BENCH_COMPILE_RUNS:-3}" | tee "$work/results.txt"

@@ -9,6 +9,7 @@
 
 // Wired in by the cache, which unpacks into a private directory and publishes it by rename.
 
+mod gzip;
 mod tgz;
 mod zipfile;
 

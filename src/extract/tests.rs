@@ -857,6 +857,30 @@ fn tar_cut_mid_entry_is_refused() {
 }
 
 #[test]
+fn gzip_header_fields_are_skipped_and_the_trailer_length_is_checked() {
+    let inside = tar_bytes(&two_files());
+    let mut encoder = flate2::GzBuilder::new()
+        .filename("onnxruntime.tar")
+        .comment("a comment")
+        .extra(vec![1, 2, 3])
+        .write(Vec::new(), Compression::fast());
+    encoder.write_all(&inside).unwrap();
+    let archive = encoder.finish().unwrap();
+    let fixture = Fixture::new();
+    assert_eq!(fixture.tgz(&archive).unwrap().files, 2);
+
+    // The CRC is left to the download's SHA-256 (see gzip.rs); the length is checked.
+    let n = archive.len();
+    let mut wrong_crc = archive.clone();
+    wrong_crc[n - 8] ^= 1;
+    assert_eq!(Fixture::new().tgz(&wrong_crc).unwrap().files, 2);
+    let mut wrong_length = archive;
+    wrong_length[n - 4] ^= 1;
+    let fixture = Fixture::new();
+    assert_corrupt(&fixture, fixture.tgz(&wrong_length), "trailer length");
+}
+
+#[test]
 fn gzip_stream_cut_short_is_refused() {
     let archive = tgz(&two_files());
     for cut in [archive.len() - 1, archive.len() - 8, archive.len() / 2, 12] {
@@ -957,8 +981,18 @@ fn corrupt_zip_entries_are_refused() {
     short.truncate(short.len() / 2);
     let mut longer = deflate(&data);
     longer.extend(b"junk");
+    // Block type 3 is reserved: every inflater stops at the first block.
+    let mut bad_block = deflate(&data);
+    bad_block[0] |= 0b110;
+    // Flipped bits mid-stream may still inflate: to too many bytes, or to the wrong ones.
+    let fixture = Fixture::new();
+    let err = refused(
+        &fixture,
+        fixture.zip(&zip_bytes(&[ZipEntry { compressed: Some(flipped), ..zip_file("top/a", &data) }])),
+    );
+    assert!(matches!(err, ArchiveError::Corrupt { .. } | ArchiveError::TooLarge { .. }), "flipped bits: {err}");
     let cases = [
-        ("corrupt deflate", ZipEntry { compressed: Some(flipped), ..zip_file("top/a", &data) }),
+        ("reserved block type", ZipEntry { compressed: Some(bad_block), ..zip_file("top/a", &data) }),
         ("cut deflate", ZipEntry { compressed: Some(short), ..zip_file("top/a", &data) }),
         ("junk after deflate", ZipEntry { compressed: Some(longer), ..zip_file("top/a", &data) }),
         ("wrong CRC", ZipEntry { crc: Some(0xdead_beef), ..zip_file("top/a", &data) }),

@@ -38,6 +38,8 @@ struct Bench {
     repo: PathBuf,
     mirror: Mirror,
     probes: Vec<Probe>,
+    /// The opt-level 0 stand-in built with `default-features = false`.
+    lean: PathBuf,
     ortsys_script: PathBuf,
     real: Archive,
     padded: Vec<Archive>,
@@ -47,18 +49,21 @@ struct Bench {
     compile_runs: usize,
 }
 
-/// Which sources a probe tries: the default order, or the download source alone.
+/// Which sources a probe tries: the default order, the download source alone, or told where the
+/// library is (`ONNXRUNTIME_DIR`, the first source).
 #[derive(Clone, Copy)]
-enum Sources {
+enum Sources<'a> {
     Default,
     DownloadOnly,
+    Dir(&'a Path),
 }
 
-impl Sources {
+impl Sources<'_> {
     fn label(self) -> &'static str {
         match self {
             Sources::Default => "default sources",
             Sources::DownloadOnly => "ONNXRUNTIME_SOURCES=download",
+            Sources::Dir(_) => "ONNXRUNTIME_DIR",
         }
     }
 }
@@ -104,6 +109,7 @@ fn run() -> Result<(), String> {
             Probe { label: "opt-level 0", bin: required("--probe-o0")?.into() },
             Probe { label: "opt-level 3", bin: required("--probe-o3")?.into() },
         ],
+        lean: required("--probe-lean")?.into(),
         ortsys_script: required("--ortsys-script")?.into(),
         real,
         padded: archives,
@@ -190,8 +196,14 @@ impl Bench {
         env.insert("ONNXRUNTIME_MIRROR".into(), self.mirror.base_url.clone().into());
         env.insert("ONNXRUNTIME_MANIFEST".into(), archive.manifest.clone().into());
         env.insert("ONNXRUNTIME_CACHE_DIR".into(), cache.into());
-        if let Sources::DownloadOnly = sources {
-            env.insert("ONNXRUNTIME_SOURCES".into(), "download".into());
+        match sources {
+            Sources::Default => {}
+            Sources::DownloadOnly => {
+                env.insert("ONNXRUNTIME_SOURCES".into(), "download".into());
+            }
+            Sources::Dir(dir) => {
+                env.insert("ONNXRUNTIME_DIR".into(), dir.into());
+            }
         }
         Ok(env)
     }
@@ -279,6 +291,20 @@ impl Bench {
                 let label = format!("build-script process, {}, {}", probe.label, sources.label());
                 row(&label, &ms(process), &format!("{} ort-sys", ratio(process, ortsys)));
             }
+        }
+        // Told where the library is, as ort-sys is: with and without the download code linked in.
+        let root = lib_dir.parent().ok_or("no root")?;
+        let default_build = self.probes.first().ok_or("no probe")?;
+        for (bin, label) in [(&default_build.bin, "default features"), (&self.lean, "default-features = false")] {
+            let env = self.probe_env(&self.real, &cache, Sources::Dir(root))?;
+            let once = || {
+                let (elapsed, source) = self.run_probe(bin, &env)?;
+                Self::expect_source(&source, "env")?;
+                Ok(elapsed)
+            };
+            let process = median_of(self.process_runs, || Ok(()), once)?;
+            let label = format!("build-script process, opt-level 0, ONNXRUNTIME_DIR, {label}");
+            row(&label, &ms(process), &format!("{} ort-sys", ratio(process, ortsys)));
         }
         Ok(())
     }
