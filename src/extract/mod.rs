@@ -10,6 +10,7 @@
 // Wired in by the cache, which unpacks into a private directory and publishes it by rename.
 
 mod gzip;
+mod overlap;
 mod tgz;
 mod zipfile;
 
@@ -23,6 +24,7 @@ use std::fs;
 use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
 
+pub(crate) use overlap::overlapped;
 pub(crate) use tgz::unpack_tar_gz;
 pub(crate) use zipfile::unpack_zip;
 

@@ -1,9 +1,9 @@
 //! The `download` source: manifest lookup → cache hit, or (unless offline) lock → fetch → verify →
 //! extract → publish. The result is a candidate like any other, judged by the same inspection.
 //!
-//! A `.tgz` is unpacked while it streams in (download, hashing and decompression overlap), into a
-//! private staging directory; only after the SHA-256 of the whole stream matches the manifest is the
-//! tree published into the cache. A `.zip` needs its central directory, so it is saved first.
+//! A `.tgz` is unpacked while it streams in (download and hashing on one thread, decompression and
+//! writing on another), into a private staging directory; only after the SHA-256 of the whole stream
+//! matches the manifest is the tree published into the cache. A `.zip` needs its central directory, so it is saved first.
 
 use crate::config::Config;
 use crate::env::Vars;
@@ -183,7 +183,8 @@ mod provide {
                         path: content.clone(),
                         source,
                     })?;
-                    extract::unpack_tar_gz(body, &content, &limits).map(drop)
+                    // Unpacked on a second thread while this one downloads and hashes.
+                    extract::overlapped(body, |input| extract::unpack_tar_gz(input, &content, &limits).map(drop))
                 }),
                 ArchiveKind::Zip => {
                     let saved = staging.dir().join("archive.zip");

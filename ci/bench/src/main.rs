@@ -265,7 +265,7 @@ impl Bench {
         fs::create_dir_all(&out_dir).map_err(|e| e.to_string())?;
         let mut env = measure::build_script_env("ort-sys", &self.work.join("ort-sys"), &out_dir)?;
         env.insert("CARGO_MANIFEST_LINKS".into(), "onnxruntime".into());
-        env.insert("ORT_LIB_LOCATION".into(), lib_dir.into());
+        env.insert("ORT_LIB_LOCATION".into(), lib_dir.clone().into());
         env.insert("ORT_PREFER_DYNAMIC_LINK".into(), "1".into());
         let ortsys = median_of(self.process_runs, || Ok(()), || time(&mut command(&self.ortsys_script, &env)))?;
 
@@ -413,9 +413,13 @@ impl Bench {
                 || {
                     let before = self.mirror.gets(&archive.url_path);
                     let started = Instant::now();
+                    // Eight builds (so eight OUT_DIRs) sharing one cache.
                     let children: Vec<Child> = (0..PROCESSES)
-                        .map(|_| {
+                        .map(|i| {
+                            let out_dir = self.work.join("out").join(format!("concurrent-{i}"));
+                            fs::create_dir_all(&out_dir).map_err(|e| e.to_string())?;
                             command(&probe.bin, &env)
+                                .env("OUT_DIR", &out_dir)
                                 .stdin(Stdio::null())
                                 .stdout(Stdio::null())
                                 .stderr(Stdio::piped())
