@@ -511,55 +511,85 @@ impl Bench {
                 String::new(),
             ),
         ];
+        for (name, _, build_dep, dep) in &consumers {
+            write_consumer(&self.work.join("consumers").join(name), &self.repo, build_dep, dep)?;
+        }
+        // The consumers take turns, so a change of load on this shared machine falls on all of them.
+        let mut measured: Vec<(Vec<Duration>, Vec<Duration>, usize)> = vec![Default::default(); consumers.len()];
+        for _ in 0..self.compile_runs.max(1) {
+            for ((name, ..), (walls, cpus, units)) in consumers.iter().zip(measured.iter_mut()) {
+                let (wall, cpu, compiled) = self.clean_build(name)?;
+                walls.push(wall);
+                cpus.push(cpu);
+                *units = compiled;
+            }
+        }
         let mut reference = None;
-        for (name, label, build_dep, dep) in consumers {
-            let dir = self.work.join("consumers").join(name);
-            write_consumer(&dir, &self.repo, &build_dep, &dep)?;
-            let target = self.work.join("consumers").join(format!("{name}-target"));
-            let mut units = 0;
-            let wall = median_of(
-                self.compile_runs,
-                || remove_dir(&target),
-                || {
-                    let mut cmd = Command::new("cargo");
-                    cmd.current_dir(&dir)
-                        .args(["build", "-j", "2", "--offline", "--locked"])
-                        .env("CARGO_TARGET_DIR", &target)
-                        .env("CARGO_INCREMENTAL", "0")
-                        .env("DOCS_RS", "1")
-                        .env_remove("RUSTC_WRAPPER")
-                        .env_remove("RUSTFLAGS")
-                        .env_remove("CARGO_BUILD_RUSTFLAGS")
-                        .stdin(Stdio::null())
-                        .stdout(Stdio::null())
-                        .stderr(Stdio::piped());
-                    let started = Instant::now();
-                    let output = cmd.output().map_err(|e| e.to_string())?;
-                    let elapsed = started.elapsed();
-                    let stderr = String::from_utf8_lossy(&output.stderr);
-                    if !output.status.success() {
-                        return Err(format!("building the {name} consumer failed:\n{stderr}"));
-                    }
-                    units = stderr.lines().filter(|l| l.trim_start().starts_with("Compiling")).count();
-                    Ok(elapsed)
-                },
-            )?;
-            remove_dir(&target)?;
-            let comparison = match (name, reference) {
+        for ((name, label, ..), (mut walls, mut cpus, units)) in consumers.iter().zip(measured) {
+            let (wall, cpu) = (median(&mut walls), median(&mut cpus));
+            let comparison = match (*name, reference) {
                 ("ort-sys", _) => {
-                    reference = Some(wall);
-                    format!("{units} crates")
+                    reference = Some((wall, cpu));
+                    format!("{units} crates, {} CPU", secs(cpu))
                 }
                 ("ours-lean", _) => {
-                    format!("{units} crates; {} of the 3 s target", ratio(wall, Duration::from_secs(3)))
+                    format!(
+                        "{units} crates, {} CPU; {} of the 3 s target",
+                        secs(cpu),
+                        ratio(wall, Duration::from_secs(3))
+                    )
                 }
-                (_, Some(r)) => format!("{units} crates; {} ort-sys", ratio(wall, r)),
+                (_, Some((w, c))) => {
+                    format!("{units} crates, {} CPU; {} ort-sys (CPU {})", secs(cpu), ratio(wall, w), ratio(cpu, c))
+                }
                 (_, None) => format!("{units} crates"),
             };
             row(label, &secs(wall), &comparison);
         }
         Ok(())
     }
+
+    /// One clean build of a consumer: wall time, CPU time (user + system of cargo and everything it
+    /// ran), and how many crates it compiled.
+    fn clean_build(&self, name: &str) -> Result<(Duration, Duration, usize), String> {
+        let dir = self.work.join("consumers").join(name);
+        let target = self.work.join("consumers").join(format!("{name}-target"));
+        remove_dir(&target)?;
+        let mut cmd = Command::new("cargo");
+        cmd.current_dir(&dir)
+            .args(["build", "-j", "2", "--offline", "--locked"])
+            .env("CARGO_TARGET_DIR", &target)
+            .env("CARGO_INCREMENTAL", "0")
+            .env("DOCS_RS", "1")
+            .env_remove("RUSTC_WRAPPER")
+            .env_remove("RUSTFLAGS")
+            .env_remove("CARGO_BUILD_RUSTFLAGS")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped());
+        let cpu_before = children_cpu();
+        let started = Instant::now();
+        let output = cmd.output().map_err(|e| e.to_string())?;
+        let wall = started.elapsed();
+        let cpu = children_cpu().saturating_sub(cpu_before);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        if !output.status.success() {
+            return Err(format!("building the {name} consumer failed:\n{stderr}"));
+        }
+        remove_dir(&target)?;
+        let units = stderr.lines().filter(|l| l.trim_start().starts_with("Compiling")).count();
+        Ok((wall, cpu, units))
+    }
+}
+
+/// User + system time of this process's waited-for children (`/proc/self/stat`, in clock ticks of
+/// 1/100 s, the Linux default).
+fn children_cpu() -> Duration {
+    let stat = fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    let after_name = stat.rsplit_once(')').map(|(_, rest)| rest).unwrap_or_default();
+    // Fields 16 and 17 (cutime, cstime); the text after the name starts at field 3.
+    let ticks: u64 = after_name.split_whitespace().skip(13).take(2).filter_map(|f| f.parse::<u64>().ok()).sum();
+    Duration::from_millis(ticks * 10)
 }
 
 /// A binary crate with `build_dep` as its only build-dependency and `dep` as its only dependency, its
