@@ -197,6 +197,13 @@ impl Zip<'_> {
         let mut rest = bytes.as_slice();
         let mut entries = Vec::new();
         while !rest.is_empty() {
+            // Checked before parsing on, so a directory full of tiny records cannot outgrow the cap.
+            if entries.len() as u64 == directory.entries {
+                return Err(ArchiveError::corrupt(
+                    None,
+                    "the central directory holds more records than the end record counts",
+                ));
+            }
             let (entry, after) = central_entry(rest)?;
             entries.push(entry);
             rest = after;
