@@ -28,13 +28,35 @@ pub(crate) struct Staged {
 
 pub(crate) fn stage(inspected: &Inspected, out_dir: &Path) -> Result<Staged, Error> {
     let base = out_dir.join("onnxruntime");
-    let temp = out_dir.join(format!(".onnxruntime-staging-{}", std::process::id()));
+    let include_dir = if already_staged(inspected, &base) {
+        inspected.include_dir.as_ref().map(|_| base.join("include"))
+    } else {
+        let temp = out_dir.join(format!(".onnxruntime-staging-{}", std::process::id()));
+        restage(inspected, &base, &temp)?
+    };
+
+    let lib_dir = base.join("lib");
+    let files: Vec<PathBuf> = inspected.runtime_files.iter().map(|f| lib_dir.join(&f.name)).collect();
+    let load_name = inspected
+        .binary
+        .soname
+        .as_deref()
+        .and_then(|s| s.rsplit('/').next())
+        .filter(|n| files.iter().any(|f| f.file_name().is_some_and(|fname| fname == *n)))
+        .map(PathBuf::from)
+        .or_else(|| inspected.library.file_name().map(PathBuf::from))
+        .unwrap_or_default();
+    Ok(Staged { library: lib_dir.join(load_name), lib_dir, include_dir, files })
+}
+
+/// Builds the staged directory beside `base`, then renames it into place.
+fn restage(inspected: &Inspected, base: &Path, temp: &Path) -> Result<Option<PathBuf>, Error> {
     let io_err = |action: &str, path: &Path| {
         let action = action.to_string();
         let path = path.to_path_buf();
         move |source: io::Error| Error::Io { action, path, source }
     };
-    remove_if_present(&temp).map_err(io_err("clear the staging directory", &temp))?;
+    remove_if_present(temp).map_err(io_err("clear the staging directory", temp))?;
     let temp_lib = temp.join("lib");
     fs::create_dir_all(&temp_lib).map_err(io_err("create", &temp_lib))?;
 
@@ -51,30 +73,38 @@ pub(crate) fn stage(inspected: &Inspected, out_dir: &Path) -> Result<Staged, Err
             std::os::unix::fs::symlink(include, &link).map_err(io_err("stage", &link))?;
             include_dir = Some(base.join("include"));
         }
-        remove_if_present(&base).map_err(io_err("replace the staged directory", &base))?;
-        fs::rename(&temp, &base).map_err(io_err("publish the staged directory", &base))?;
+        remove_if_present(base).map_err(io_err("replace the staged directory", base))?;
+        fs::rename(temp, base).map_err(io_err("publish the staged directory", base))?;
         Ok(include_dir)
     })();
-    let include_dir = match result {
-        Ok(dir) => dir,
-        Err(e) => {
-            let _ = fs::remove_dir_all(&temp);
-            return Err(e);
-        }
-    };
+    if result.is_err() {
+        let _ = fs::remove_dir_all(temp);
+    }
+    result
+}
 
-    let lib_dir = base.join("lib");
-    let files: Vec<PathBuf> = inspected.runtime_files.iter().map(|f| lib_dir.join(&f.name)).collect();
-    let load_name = inspected
-        .binary
-        .soname
-        .as_deref()
-        .and_then(|s| s.rsplit('/').next())
-        .filter(|n| files.iter().any(|f| f.file_name().is_some_and(|fname| fname == *n)))
-        .map(PathBuf::from)
-        .or_else(|| inspected.library.file_name().map(PathBuf::from))
-        .unwrap_or_default();
-    Ok(Staged { library: lib_dir.join(load_name), lib_dir, include_dir, files })
+/// Whether `base` already holds exactly the links [`restage`] would make (a build-script rerun with
+/// the same library), so it is left alone: removing and re-creating them costs a warm probe more
+/// than everything else it does. Windows hosts stage copies, which are always redone.
+#[cfg(unix)]
+fn already_staged(inspected: &Inspected, base: &Path) -> bool {
+    let links_to = |link: &Path, real: &Path| fs::read_link(link).is_ok_and(|target| target == real);
+    let count = |dir: &Path| fs::read_dir(dir).map(Iterator::count).ok();
+    let lib = base.join("lib");
+    let include = base.join("include");
+    let include_right = match &inspected.include_dir {
+        Some(real) => links_to(&include, real),
+        None => fs::symlink_metadata(&include).is_err(),
+    };
+    count(base) == Some(1 + usize::from(inspected.include_dir.is_some()))
+        && include_right
+        && count(&lib) == Some(inspected.runtime_files.len())
+        && inspected.runtime_files.iter().all(|file| links_to(&lib.join(&file.name), &file.path))
+}
+
+#[cfg(not(unix))]
+fn already_staged(_inspected: &Inspected, _base: &Path) -> bool {
+    false
 }
 
 fn remove_if_present(path: &Path) -> io::Result<()> {

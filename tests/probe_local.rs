@@ -356,3 +356,32 @@ fn static_archives_of_another_architecture_are_refused() {
     let err = config(vars).probe().unwrap_err();
     assert!(err.to_string().contains("no libonnxruntime.a or libonnxruntime_*.a"), "{err}");
 }
+
+#[test]
+fn a_rerun_with_the_same_library_keeps_the_staged_directory_and_another_one_replaces_it() {
+    use std::os::unix::fs::MetadataExt;
+    let tmp = support::tempdir();
+    let first = support::official_tree(tmp.path(), "first", "1.22.0", X86_64);
+    let second = support::official_tree(tmp.path(), "second", "1.22.0", X86_64);
+    let staged = tmp.path().join("out/onnxruntime");
+    let probe = |root: &Path| {
+        let mut vars = build_env(tmp.path(), X86_64);
+        vars.push(var("ONNXRUNTIME_DIR", root.as_os_str()));
+        config(vars).probe().unwrap()
+    };
+    let lib = probe(&first);
+    let inode = fs::metadata(&staged).unwrap().ino();
+    assert_eq!(probe(&first).lib_dir, lib.lib_dir);
+    assert_eq!(fs::metadata(&staged).unwrap().ino(), inode, "an up-to-date staged directory is left alone");
+
+    // A stray file makes it out of date, and so does another library.
+    fs::write(staged.join("lib/stray"), b"").unwrap();
+    probe(&first);
+    assert!(!staged.join("lib/stray").exists());
+    let lib = probe(&second);
+    assert_eq!(lib.library_file, fs::canonicalize(second.join("lib/libonnxruntime.so.1.22.0")).unwrap());
+    for name in ["libonnxruntime.so", "libonnxruntime.so.1", "libonnxruntime.so.1.22.0"] {
+        assert_eq!(fs::canonicalize(staged.join("lib").join(name)).unwrap(), lib.library_file);
+    }
+    assert_eq!(fs::canonicalize(staged.join("include")).unwrap(), fs::canonicalize(second.join("include")).unwrap());
+}

@@ -9,6 +9,8 @@
 
 // Wired in by the cache, which unpacks into a private directory and publishes it by rename.
 
+mod gzip;
+mod overlap;
 mod tgz;
 mod zipfile;
 
@@ -22,6 +24,7 @@ use std::fs;
 use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
 
+pub(crate) use overlap::overlapped;
 pub(crate) use tgz::unpack_tar_gz;
 pub(crate) use zipfile::unpack_zip;
 
@@ -81,7 +84,7 @@ pub(crate) enum ArchiveError {
     /// Hardlinks, devices, FIFOs, sparse files and every other type but file, directory and symlink.
     ForbiddenType { entry: String, kind: String },
     /// The same path twice (after normalising `a/./b`, `a//b`), or one path both file and directory.
-    /// `None`: a zip's central directory lists a name twice (the zip crate keeps only one of them).
+    /// `None` when no entry can be named.
     Duplicate { entry: Option<String> },
     /// Past a cap of [`Limits`], or past the size an entry declares.
     TooLarge { entry: Option<String>, what: String },

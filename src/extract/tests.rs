@@ -632,6 +632,30 @@ fn tar_cut_mid_entry_is_refused() {
 }
 
 #[test]
+fn gzip_header_fields_are_skipped_and_the_trailer_length_is_checked() {
+    let inside = tar_bytes(&two_files());
+    let mut encoder = flate2::GzBuilder::new()
+        .filename("onnxruntime.tar")
+        .comment("a comment")
+        .extra(vec![1, 2, 3])
+        .write(Vec::new(), flate2::Compression::fast());
+    encoder.write_all(&inside).unwrap();
+    let archive = encoder.finish().unwrap();
+    let fixture = Fixture::new();
+    assert_eq!(fixture.tgz(&archive).unwrap().files, 2);
+
+    // The CRC is left to the download's SHA-256 (see gzip.rs); the length is checked.
+    let n = archive.len();
+    let mut wrong_crc = archive.clone();
+    wrong_crc[n - 8] ^= 1;
+    assert_eq!(Fixture::new().tgz(&wrong_crc).unwrap().files, 2);
+    let mut wrong_length = archive;
+    wrong_length[n - 4] ^= 1;
+    let fixture = Fixture::new();
+    assert_corrupt(&fixture, fixture.tgz(&wrong_length), "trailer length");
+}
+
+#[test]
 fn gzip_stream_cut_short_is_refused() {
     let archive = tgz(&two_files());
     for cut in [archive.len() - 1, archive.len() - 8, archive.len() / 2, 12] {
@@ -732,8 +756,18 @@ fn corrupt_zip_entries_are_refused() {
     short.truncate(short.len() / 2);
     let mut longer = deflate(&data);
     longer.extend(b"junk");
+    // Block type 3 is reserved: every inflater stops at the first block.
+    let mut bad_block = deflate(&data);
+    bad_block[0] |= 0b110;
+    // Flipped bits mid-stream may still inflate: to too many bytes, or to the wrong ones.
+    let fixture = Fixture::new();
+    let err = refused(
+        &fixture,
+        fixture.zip(&zip_bytes(&[ZipEntry { compressed: Some(flipped), ..zip_file("top/a", &data) }])),
+    );
+    assert!(matches!(err, ArchiveError::Corrupt { .. } | ArchiveError::TooLarge { .. }), "flipped bits: {err}");
     let cases = [
-        ("corrupt deflate", ZipEntry { compressed: Some(flipped), ..zip_file("top/a", &data) }),
+        ("reserved block type", ZipEntry { compressed: Some(bad_block), ..zip_file("top/a", &data) }),
         ("cut deflate", ZipEntry { compressed: Some(short), ..zip_file("top/a", &data) }),
         ("junk after deflate", ZipEntry { compressed: Some(longer), ..zip_file("top/a", &data) }),
         ("wrong CRC", ZipEntry { crc: Some(0xdead_beef), ..zip_file("top/a", &data) }),
@@ -752,6 +786,101 @@ fn zip_whose_local_headers_disagree_with_its_directory_is_refused() {
     let fixture = Fixture::new();
     let entry = ZipEntry { local_name: Some(b"../evil".to_vec()), ..zip_file("top/ok", b"x") };
     assert_corrupt(&fixture, fixture.zip(&zip_bytes(&[zip_file("top/a", b"a"), entry])), "local name differs");
+}
+
+/// The end record's fields: (entries, directory size, directory offset) at the end of `zip`.
+fn end_record(zip: &[u8]) -> (usize, usize, usize) {
+    let end = &zip[zip.len() - 22..];
+    let field = |at: usize| u32::from_le_bytes(end[at..at + 4].try_into().unwrap()) as usize;
+    (usize::from(u16::from_le_bytes([end[10], end[11]])), field(12), field(16))
+}
+
+#[test]
+fn zips_from_another_writer_with_zip64_fields_and_data_descriptors_unpack() {
+    use zip::write::SimpleFileOptions;
+    let data: Vec<u8> = (0..50_000u32).flat_map(|i| (i % 251).to_le_bytes()).collect();
+    let deflated = SimpleFileOptions::default().compression_method(zip::CompressionMethod::Deflated);
+    // ZIP64 extra fields on every entry (as a writer that cannot know sizes up front may write them).
+    let mut seekable = zip::ZipWriter::new(io::Cursor::new(Vec::new()));
+    // Sizes after the data, in data descriptors (what a writer to a pipe does).
+    let mut streamed = zip::ZipWriter::new_stream(Vec::new());
+    for (i, options) in [deflated, deflated.large_file(true), SimpleFileOptions::default()].into_iter().enumerate() {
+        seekable.start_file(format!("top/lib/f{i}"), options.large_file(true)).unwrap();
+        seekable.write_all(&data).unwrap();
+        streamed.start_file(format!("top/lib/f{i}"), options).unwrap();
+        streamed.write_all(&data).unwrap();
+    }
+    let seekable = seekable.finish().unwrap().into_inner();
+    let streamed = streamed.finish().unwrap().into_inner();
+    assert!(seekable.windows(8).any(|w| w == [0xff; 8]), "the writer was asked for ZIP64 sizes");
+    assert!(streamed.windows(4).any(|w| w == b"PK\x07\x08"), "the writer was asked for data descriptors");
+    for archive in [seekable.clone(), streamed, with_zip64_end_records(&seekable)] {
+        let fixture = Fixture::new();
+        let unpacked = fixture.zip(&archive).unwrap();
+        assert_eq!(unpacked.files, 3);
+        for i in 0..3 {
+            assert_eq!(fs::read(fixture.dest.join(format!("top/lib/f{i}"))).unwrap(), data);
+        }
+    }
+}
+
+/// The same zip with its end record in ZIP64 form: the ZIP64 end record and its locator, then a plain
+/// end record whose fields all say "see ZIP64".
+fn with_zip64_end_records(zip: &[u8]) -> Vec<u8> {
+    let (entries, size, offset) = end_record(zip);
+    let mut out = zip[..offset + size].to_vec();
+    let record_at = out.len() as u64;
+    out.extend(b"PK\x06\x06");
+    out.extend(44u64.to_le_bytes());
+    out.extend([45, 0, 45, 0]);
+    out.extend([0; 8]); // this disk, the directory's disk
+    out.extend((entries as u64).to_le_bytes());
+    out.extend((entries as u64).to_le_bytes());
+    out.extend((size as u64).to_le_bytes());
+    out.extend((offset as u64).to_le_bytes());
+    out.extend(b"PK\x06\x07");
+    out.extend(0u32.to_le_bytes());
+    out.extend(record_at.to_le_bytes());
+    out.extend(1u32.to_le_bytes());
+    out.extend(b"PK\x05\x06");
+    out.extend([0; 4]);
+    out.extend([0xff; 4]);
+    out.extend([0xff; 8]);
+    out.extend(0u16.to_le_bytes());
+    out
+}
+
+#[test]
+fn zip_bytes_outside_every_entry_or_in_two_of_them_are_refused() {
+    let archive = zip_bytes(&[zip_file("top/a", b"first"), zip_file("top/b", b"second")]);
+    let (entries, size, offset) = end_record(&archive);
+    let end = archive.len() - 22;
+
+    // Bytes between the last entry and the central directory, with the offsets moved to match.
+    let mut gap = archive[..offset].to_vec();
+    gap.extend(b"hidden");
+    gap.extend(&archive[offset..end]);
+    gap.extend(&archive[end..end + 16]);
+    gap.extend(((offset + 6) as u32).to_le_bytes());
+    gap.extend(&archive[end + 20..]);
+
+    // A second central record for the first entry's bytes, under another name of the same length.
+    let first = archive[offset..offset + 46 + 5].to_vec();
+    let mut twin = first.clone();
+    twin[46..46 + 5].copy_from_slice(b"top/c");
+    let mut overlap = archive[..offset + size].to_vec();
+    overlap.extend(&twin);
+    overlap.extend(&archive[end..end + 8]);
+    overlap.extend(((entries + 1) as u16).to_le_bytes());
+    overlap.extend(((entries + 1) as u16).to_le_bytes());
+    overlap.extend(((size + twin.len()) as u32).to_le_bytes());
+    overlap.extend((offset as u32).to_le_bytes());
+    overlap.extend(0u16.to_le_bytes());
+
+    for (what, bytes) in [("gap", gap), ("overlap", overlap)] {
+        let fixture = Fixture::new();
+        assert_corrupt(&fixture, fixture.zip(&bytes), what);
+    }
 }
 
 #[test]

@@ -1,6 +1,6 @@
 //! `.tgz`: one gzip member holding a tar stream, read once, front to back, never buffered whole.
 //!
-//! The stream is layered `reader → Source → BufReader → GzDecoder → Budgeted → tar::Archive`.
+//! The stream is layered `reader → Source → BufReader → Gunzip → Budgeted → tar::Archive`.
 //! `Source` keeps the reader's own error so the caller can tell a broken download from a broken archive;
 //! `Budgeted` bounds the bytes tar may decompress, because tar reads PAX records and GNU long names
 //! into memory whole.
@@ -10,9 +10,9 @@ use std::io::{self, BufRead, BufReader, Read};
 use std::path::Path;
 use std::rc::Rc;
 
-use flate2::bufread::GzDecoder;
 use tar::{Archive, Entry, EntryType};
 
+use super::gzip::Gunzip;
 use super::{ArchiveError, Limits, Tree, Unpacked};
 
 /// Decompressed bytes tar may read between two entries: the previous entry's padding, headers, PAX
@@ -32,7 +32,7 @@ const BLOCK: u64 = 512;
 pub(crate) fn unpack_tar_gz<R: Read>(reader: R, dest: &Path, limits: &Limits) -> Result<Unpacked, ArchiveError> {
     let state = Rc::new(StreamState::new(limits));
     let source = BufReader::with_capacity(64 << 10, Source { inner: reader, state: Rc::clone(&state) });
-    let stream = Budgeted { inner: GzDecoder::new(source), state: Rc::clone(&state) };
+    let stream = Budgeted { inner: Gunzip::new(source), state: Rc::clone(&state) };
     let mut archive = Archive::new(stream);
     let mut tree = Tree::new(dest, limits);
     {
@@ -104,7 +104,7 @@ fn type_name(kind: EntryType) -> String {
 /// archive has a second zero block, then at most more zero padding; then the gzip member ends, and the
 /// input with it.
 fn check_end<R: Read>(
-    mut stream: Budgeted<GzDecoder<BufReader<Source<R>>>>,
+    mut stream: Budgeted<Gunzip<BufReader<Source<R>>>>,
     state: &StreamState,
 ) -> Result<(), ArchiveError> {
     state.allow(HEADER_ALLOWANCE);

@@ -130,9 +130,8 @@ pub trait Progress {
 /// (a mirror folder's copy, an archive a maintainer adds to a manifest).
 #[cfg(feature = "cli")]
 pub(crate) fn sha256_of_file(path: &std::path::Path) -> io::Result<(String, u64)> {
-    use sha2::{Digest, Sha256};
     let mut file = std::fs::File::open(path)?;
-    let mut hasher = Sha256::new();
+    let mut hasher = ring::digest::Context::new(&ring::digest::SHA256);
     let mut buffer = vec![0u8; 64 * 1024];
     let mut total: u64 = 0;
     loop {
@@ -145,7 +144,7 @@ pub(crate) fn sha256_of_file(path: &std::path::Path) -> io::Result<(String, u64)
         hasher.update(buffer.get(..n).unwrap_or_default());
         total = total.saturating_add(n as u64);
     }
-    Ok((body::hex(&hasher.finalize()), total))
+    Ok((body::hex(hasher.finish().as_ref()), total))
 }
 
 /// What a successful fetch produced.

@@ -1,9 +1,9 @@
 //! The `download` source: manifest lookup → cache hit, or (unless offline) lock → fetch → verify →
 //! extract → publish. The result is a candidate like any other, judged by the same inspection.
 //!
-//! A `.tgz` is unpacked while it streams in (download, hashing and decompression overlap), into a
-//! private staging directory; only after the SHA-256 of the whole stream matches the manifest is the
-//! tree published into the cache. A `.zip` needs its central directory, so it is saved first.
+//! A `.tgz` is unpacked while it streams in (download and hashing on one thread, decompression and
+//! writing on another), into a private staging directory; only after the SHA-256 of the whole stream
+//! matches the manifest is the tree published into the cache. A `.zip` needs its central directory, so it is saved first.
 
 use crate::config::Config;
 use crate::env::Vars;
@@ -199,8 +199,10 @@ mod provide {
                         path: content.clone(),
                         source,
                     })?;
-                    match extract::unpack_tar_gz(body, &content, &limits) {
-                        Ok(_) => Ok(None),
+                    // Unpacked on a second thread while this one downloads and hashes.
+                    match extract::overlapped(body, |input| extract::unpack_tar_gz(input, &content, &limits).map(drop))
+                    {
+                        Ok(()) => Ok(None),
                         // Reading the body or writing the disk failed: the fetch retries or gives up.
                         Err(e @ (ArchiveError::Read(_) | ArchiveError::Io { .. })) => Err(e),
                         // The content is judged only once the bytes are known to be the pinned ones, so
