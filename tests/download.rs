@@ -339,3 +339,21 @@ fn a_gpu_variant_fetches_its_own_archive_and_stages_its_provider_libraries() {
     assert!(matches!(download_error(&err), DownloadError::NoArtifact { .. }), "{err}");
     assert_eq!(server.requests().len(), 1);
 }
+
+#[test]
+fn a_body_larger_than_the_manifest_says_is_stopped_and_nothing_kept() {
+    let server = Server::http();
+    let mut scene = Scene::new(X86_64);
+    let archive = scene.archive("1.22.0", X86_64, TGZ);
+    server.route(&archive.url_path("1.22.0"), Reply::ok(archive.bytes.clone()));
+    let short = archive.bytes.len() - 1;
+    let line = format!("1.22.0 linux-x64 cpu {TGZ} {} {short} a size one byte short\n", archive.sha256);
+    scene.manifest(&[line]).set("ONNXRUNTIME_MIRROR", server.url(""));
+    let err = scene.probe().unwrap_err();
+    assert!(
+        matches!(download_error(&err), DownloadError::Transport { cause, .. } if cause.contains(&short.to_string())),
+        "{err}"
+    );
+    assert_eq!(server.hits(&archive.url_path("1.22.0")), 1);
+    assert!(scene.entries().is_empty() && scene.temps().is_empty());
+}

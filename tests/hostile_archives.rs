@@ -321,8 +321,10 @@ fn truncated_and_corrupt_archives_are_refused() {
     let mut bad = deflate(&data);
     let middle = bad.len() / 2;
     bad[middle..middle + 4].iter_mut().for_each(|b| *b ^= 0x55);
-    zip_case(&[ZipEntry { compressed: Some(bad), ..zip_file(&format!("{TOP}/a"), &data) }])
-        .refused("corrupt or truncated");
+    // Flipped deflate bits either break the stream or inflate past the declared size, depending on
+    // where the inflater first notices; both refuse the archive.
+    let text = zip_case(&[ZipEntry { compressed: Some(bad), ..zip_file(&format!("{TOP}/a"), &data) }]).refused("");
+    assert!(text.contains("corrupt or truncated") || text.contains("past its declared size"), "{text}");
 }
 
 #[test]

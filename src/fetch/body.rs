@@ -22,6 +22,8 @@ pub(super) struct Body<'a, R> {
     total: Option<u64>,
     progress: Option<&'a dyn Progress>,
     stall: Option<StallGuard>,
+    /// More bytes than this end the transfer.
+    limit: Option<u64>,
     classify: Classify<'a>,
     /// The first read failure; once set, every read fails the same way.
     failure: Option<Problem>,
@@ -34,6 +36,7 @@ impl<'a, R: Read> Body<'a, R> {
         total: Option<u64>,
         progress: Option<&'a dyn Progress>,
         stall_window: Option<Duration>,
+        limit: Option<u64>,
         classify: Classify<'a>,
     ) -> Body<'a, R> {
         Body {
@@ -43,6 +46,7 @@ impl<'a, R: Read> Body<'a, R> {
             total,
             progress,
             stall: stall_window.map(StallGuard::new),
+            limit,
             classify,
             failure: None,
         }
@@ -98,6 +102,12 @@ impl<R: Read> Read for Body<'_, R> {
                 self.bytes = self.bytes.saturating_add(chunk.len() as u64);
                 if let Some(progress) = self.progress {
                     progress.advanced(chunk.len() as u64);
+                }
+                if let Some(limit) = self.limit
+                    && self.bytes > limit
+                {
+                    let cause = format!("more than the {limit} bytes expected arrived; the transfer was stopped");
+                    return Err(self.fail(Problem::Transport { cause, transient: false }));
                 }
                 if let Some(stall) = &mut self.stall
                     && stall.record(waited, chunk.len())

@@ -11,6 +11,7 @@ use super::{Failed, Problem, Progress, Streamed};
 pub(super) fn fetch<T, E>(
     url: &str,
     progress: Option<&dyn Progress>,
+    limit: Option<u64>,
     consume: &mut dyn FnMut(&mut dyn Read) -> Result<T, E>,
 ) -> Result<Streamed<T>, Failed<E>> {
     let path =
@@ -25,7 +26,7 @@ pub(super) fn fetch<T, E>(
     if let Some(progress) = progress {
         progress.started(url, Some(metadata.len()));
     }
-    let mut body = Body::new(file, Some(metadata.len()), progress, None, &local_file);
+    let mut body = Body::new(file, Some(metadata.len()), progress, None, limit, &local_file);
     let consumed = consume(&mut body);
     body.finish(consumed, None)
 }

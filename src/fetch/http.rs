@@ -48,12 +48,19 @@ impl<'s> Session<'s> {
         }
         let total = header_text(&response, header::CONTENT_LENGTH).and_then(|v| v.trim().parse::<u64>().ok());
         let content_type = header_text(&response, header::CONTENT_TYPE).map(str::to_string);
+        if let (Some(total), Some(limit)) = (total, self.settings.max_body_bytes)
+            && total > limit
+        {
+            let cause = format!("the server announces {total} bytes, more than the {limit} expected");
+            return Err(Failed::Problem(Problem::Transport { cause, transient: false }));
+        }
         if let Some(progress) = progress {
             progress.started(url, total);
         }
         let classify = |error: io::Error| problem_from_ureq(ureq::Error::from(error), &hop);
         let reader = response.into_body().into_reader();
-        let mut body = Body::new(reader, total, progress, Some(self.settings.timeout), &classify);
+        let limit = self.settings.max_body_bytes;
+        let mut body = Body::new(reader, total, progress, Some(self.settings.timeout), limit, &classify);
         let consumed = consume(&mut body);
         body.finish(consumed, content_type)
     }

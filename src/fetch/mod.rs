@@ -60,6 +60,9 @@ pub(crate) struct HttpSettings {
     /// Roots trusted on top of the OS store (`SSL_CERT_FILE`, `ONNXRUNTIME_CA_BUNDLE`).
     pub extra_roots: Vec<RootFile>,
     pub user_agent: String,
+    /// A body longer than this is cut off and refused (a mirror streaming without end must not fill
+    /// the disk or run forever). The download source sets it from the manifest's size or the unpack cap.
+    pub max_body_bytes: Option<u64>,
 }
 
 impl HttpSettings {
@@ -89,6 +92,7 @@ impl HttpSettings {
             proxies,
             extra_roots,
             user_agent: concat!("onnxruntime-provision/", env!("CARGO_PKG_VERSION")).to_string(),
+            max_body_bytes: None,
         })
     }
 
@@ -206,7 +210,7 @@ fn fetch_with_retries<T, E>(
 ) -> Result<Fetched<T>, FetchError<E>> {
     let scheme = url.split_once("://").map(|(scheme, _)| scheme.to_ascii_lowercase());
     if scheme.as_deref() == Some("file") {
-        return match file::fetch(url, progress, consume) {
+        return match file::fetch(url, progress, settings.max_body_bytes, consume) {
             Ok(streamed) => Ok(streamed.fetched(1)),
             Err(Failed::Consumer(error)) => Err(FetchError::Consumer(error)),
             Err(Failed::Problem(problem)) => Err(FetchError::Download(problem.into_error(url, 1))),

@@ -192,6 +192,10 @@ mod provide {
             let staging = self.cache.staging(&artifact.sha256)?;
             let content = staging.content();
             let limits = Limits::default();
+            // The manifest's size when it has one; otherwise no archive may exceed what unpacking allows.
+            let mut settings = settings.clone();
+            settings.max_body_bytes = Some(artifact.size.unwrap_or(limits.max_total_bytes));
+            let settings = &settings;
             let fetched = match artifact.archive {
                 ArchiveKind::TarGz => fetch::fetch(&self.url, settings, progress, |body| {
                     staging.reset_content().map_err(|source| ArchiveError::Io {
