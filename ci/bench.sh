@@ -69,10 +69,13 @@ cargo build --quiet --manifest-path "$repo/ci/bench/Cargo.toml" --profile o0 --b
     --no-default-features --target-dir "$work/target-lean"
 unset CARGO_TARGET_DIR
 
-# --- the reference: ort-sys's build script, built the way cargo builds it for a dependent -------------
-ortsys="$work/ort-sys-reference"
-mkdir -p "$ortsys/src"
-cat >"$ortsys/Cargo.toml" <<'TOML'
+# --- the references: ort-sys's build script, built the way cargo builds it for a dependent ----------
+# Once lean (features std) and once with its download code (as in the compile-cost figure), since a
+# build script that can download carries that code whether or not it runs.
+ortsys_reference() {
+    local dir=$1 features=$2
+    mkdir -p "$dir/src"
+    cat >"$dir/Cargo.toml" <<TOML
 [package]
 name = "ort-sys-reference"
 version = "0.1.0"
@@ -82,20 +85,24 @@ publish = false
 [workspace]
 
 [dependencies]
-ort-sys = { version = "=2.0.0-rc.15", default-features = false, features = ["std"] }
+ort-sys = { version = "=2.0.0-rc.15", default-features = false, features = [$features] }
 TOML
-: >"$ortsys/src/lib.rs"
-log "building ort-sys 2.0.0-rc.15's build script"
-(cd "$ortsys" && env -u ORT_LIB_LOCATION -u ORT_LIB_PATH cargo build --quiet)
-# Named after its source file (build/main.rs): build-script-main.
-ortsys_script=$(find "$ortsys/target/debug/build" -maxdepth 2 -type f -name 'build-script-*' -executable | head -1)
+    : >"$dir/src/lib.rs"
+    log "building ort-sys 2.0.0-rc.15's build script (features $features)"
+    (cd "$dir" && env -u ORT_LIB_LOCATION -u ORT_LIB_PATH cargo build --quiet)
+    # Named after its source file (build/main.rs): build-script-main.
+    find "$dir/target/debug/build" -maxdepth 2 -type f -name 'build-script-*' -executable | head -1
+}
+ortsys_script=$(ortsys_reference "$work/ort-sys-reference" '"std"')
 [[ -n $ortsys_script ]] || { log "ort-sys's build script was not built"; exit 1; }
+ortsys_script_full=$(ortsys_reference "$work/ort-sys-reference-full" '"std", "download-binaries", "tls-rustls"')
+[[ -n $ortsys_script_full ]] || { log "ort-sys's build script (with downloads) was not built"; exit 1; }
 
 # --- the figures ----------------------------------------------------------------------------------------
 log "load: $(cut -d' ' -f1-3 /proc/loadavg); running the figures"
 timeout 45m "$work/target/o3/bench" --work "$work" --repo "$repo" \
     --probe-o0 "$work/target/o0/probe-script" --probe-o3 "$work/target/o3/probe-script" \
     --probe-lean "$work/target-lean/o0/probe-script" \
-    --ortsys-script "$ortsys_script" \
+    --ortsys-script "$ortsys_script" --ortsys-script-full "$ortsys_script_full" \
     --figures "${BENCH_FIGURES:-1,2,3,4,5,6}" --runs "${BENCH_RUNS:-5}" \
     --compile-runs "${BENCH_COMPILE_RUNS:-3}" | tee "$work/results.txt"

@@ -2,7 +2,7 @@
 //! to its reference measured in the same run. Everything is served from a loopback mirror; nothing
 //! here touches the network except the compile-cost figure's `cargo fetch` (crates only).
 //!
-//! `bench --work DIR --probe-o0 BIN --probe-o3 BIN --ortsys-script BIN --repo DIR [--runs N]
+//! `bench --work DIR --probe-o0 BIN --probe-o3 BIN --ortsys-script BIN --ortsys-script-full BIN --repo DIR [--runs N]
 //!        [--process-runs N] [--iterations N] [--compile-runs N] [--figures 1,2,3,4,5,6]`
 
 mod measure;
@@ -41,6 +41,9 @@ struct Bench {
     /// The opt-level 0 stand-in built with `default-features = false`.
     lean: PathBuf,
     ortsys_script: PathBuf,
+    /// The same build script built with ort-sys's download code (`download-binaries,tls-rustls`), as
+    /// in the compile-cost figure: the like-for-like reference for a crate that can download.
+    ortsys_script_full: PathBuf,
     real: Archive,
     padded: Vec<Archive>,
     runs: usize,
@@ -111,6 +114,7 @@ fn run() -> Result<(), String> {
         ],
         lean: required("--probe-lean")?.into(),
         ortsys_script: required("--ortsys-script")?.into(),
+        ortsys_script_full: required("--ortsys-script-full")?.into(),
         real,
         padded: archives,
         runs: number("--runs", 5),
@@ -268,6 +272,11 @@ impl Bench {
         env.insert("ORT_LIB_LOCATION".into(), lib_dir.clone().into());
         env.insert("ORT_PREFER_DYNAMIC_LINK".into(), "1".into());
         let ortsys = median_of(self.process_runs, || Ok(()), || time(&mut command(&self.ortsys_script, &env)))?;
+        let ortsys_full =
+            median_of(self.process_runs, || Ok(()), || time(&mut command(&self.ortsys_script_full, &env)))?;
+        let versus = |process: Duration| {
+            format!("{} ort-sys lean, {} ort-sys with downloads", ratio(process, ortsys), ratio(process, ortsys_full))
+        };
 
         for sources in [Sources::Default, Sources::DownloadOnly] {
             for probe in &self.probes {
@@ -282,14 +291,19 @@ impl Bench {
                 );
             }
         }
-        row("ort-sys 2.0.0-rc.15 build script, ORT_LIB_LOCATION (reference)", &ms(ortsys), "");
+        row("ort-sys 2.0.0-rc.15 build script, ORT_LIB_LOCATION, features std (reference)", &ms(ortsys), "");
+        row(
+            "ort-sys 2.0.0-rc.15 build script, ORT_LIB_LOCATION, download-binaries,tls-rustls (reference)",
+            &ms(ortsys_full),
+            "",
+        );
         for sources in [Sources::Default, Sources::DownloadOnly] {
             for probe in &self.probes {
                 let env = self.probe_env(&self.real, &cache, sources)?;
                 let once = || self.run_probe(&probe.bin, &env).map(|(t, _)| t);
                 let process = median_of(self.process_runs, || Ok(()), once)?;
                 let label = format!("build-script process, {}, {}", probe.label, sources.label());
-                row(&label, &ms(process), &format!("{} ort-sys", ratio(process, ortsys)));
+                row(&label, &ms(process), &versus(process));
             }
         }
         // Told where the library is, as ort-sys is: with and without the download code linked in.
@@ -304,7 +318,7 @@ impl Bench {
             };
             let process = median_of(self.process_runs, || Ok(()), once)?;
             let label = format!("build-script process, opt-level 0, ONNXRUNTIME_DIR, {label}");
-            row(&label, &ms(process), &format!("{} ort-sys", ratio(process, ortsys)));
+            row(&label, &ms(process), &versus(process));
         }
         Ok(())
     }
