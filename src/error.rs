@@ -159,6 +159,9 @@ pub enum DownloadError {
     LocalFile { url: String, path: PathBuf, source: io::Error },
     /// The bytes received do not have the pinned SHA-256.
     ChecksumMismatch { url: String, expected: String, actual: String, bytes: u64, content_type: Option<String> },
+    /// More bytes were announced or sent than the manifest's size for the archive (or the unpacking
+    /// cap): not the pinned file, and not worth reading to the end to prove it.
+    TooLarge { url: String, limit: u64, announced: Option<u64> },
     /// The archive broke a rule of the extraction allowlist, or is corrupt.
     Archive { asset: String, problem: String },
     /// The archive unpacked, but it does not look like an ONNX Runtime release.
@@ -229,6 +232,14 @@ impl fmt::Display for DownloadError {
                     _ => Ok(()),
                 }
             }
+            DownloadError::TooLarge { url, limit, announced } => {
+                write!(f, "{url} is not the pinned file: ")?;
+                match announced {
+                    Some(n) => write!(f, "the server announces {n} bytes, "),
+                    None => write!(f, "the body grew past "),
+                }?;
+                write!(f, "where {limit} bytes are expected; the transfer was stopped and nothing was kept")
+            }
             DownloadError::Archive { asset, problem } => write!(f, "refused archive {asset}: {problem}"),
             DownloadError::Layout { asset, found } => write!(
                 f,
@@ -285,7 +296,7 @@ impl DownloadError {
             DownloadError::Mirror { .. } => vec![
                 "ONNXRUNTIME_MIRROR is the base URL that holds v<version>/<asset>: https://…, http://… or file:///abs/path".into(),
             ],
-            DownloadError::ChecksumMismatch { .. } => vec![
+            DownloadError::ChecksumMismatch { .. } | DownloadError::TooLarge { .. } => vec![
                 "the file was changed or damaged in transit; nothing was kept. If a mirror serves it, refresh the mirror from the official release".into(),
             ],
             DownloadError::Archive { .. } | DownloadError::Layout { .. } => {

@@ -106,8 +106,7 @@ impl<R: Read> Read for Body<'_, R> {
                 if let Some(limit) = self.limit
                     && self.bytes > limit
                 {
-                    let cause = format!("more than the {limit} bytes expected arrived; the transfer was stopped");
-                    return Err(self.fail(Problem::Transport { cause, transient: false }));
+                    return Err(self.fail(Problem::TooLarge { limit, announced: None }));
                 }
                 if let Some(stall) = &mut self.stall
                     && stall.record(waited, chunk.len())

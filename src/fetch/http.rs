@@ -51,8 +51,7 @@ impl<'s> Session<'s> {
         if let (Some(total), Some(limit)) = (total, self.settings.max_body_bytes)
             && total > limit
         {
-            let cause = format!("the server announces {total} bytes, more than the {limit} expected");
-            return Err(Failed::Problem(Problem::Transport { cause, transient: false }));
+            return Err(Failed::Problem(Problem::TooLarge { limit, announced: Some(total) }));
         }
         if let Some(progress) = progress {
             progress.started(url, total);

@@ -264,12 +264,33 @@ enum Failed<E> {
 /// What went wrong in one attempt, before we know how many attempts there were.
 #[derive(Debug)]
 enum Problem {
-    Status { status: u16, retry_after: Option<Duration> },
-    Transport { cause: String, transient: bool },
-    Timeout { which: &'static str, after: Duration },
+    Status {
+        status: u16,
+        retry_after: Option<Duration>,
+    },
+    Transport {
+        cause: String,
+        transient: bool,
+    },
+    Timeout {
+        which: &'static str,
+        after: Duration,
+    },
     Tls(String),
-    Proxy { variable: String, value: String, reason: String },
-    LocalFile { path: PathBuf, source: io::Error },
+    Proxy {
+        variable: String,
+        value: String,
+        reason: String,
+    },
+    LocalFile {
+        path: PathBuf,
+        source: io::Error,
+    },
+    /// More bytes than expected were announced or arrived (`HttpSettings::max_body_bytes`).
+    TooLarge {
+        limit: u64,
+        announced: Option<u64>,
+    },
 }
 
 impl Problem {
@@ -279,7 +300,7 @@ impl Problem {
             Problem::Status { status, .. } => *status >= 500 || *status == 408 || *status == 429,
             Problem::Transport { transient, .. } => *transient,
             Problem::Timeout { .. } => true,
-            Problem::Tls(_) | Problem::Proxy { .. } | Problem::LocalFile { .. } => false,
+            Problem::Tls(_) | Problem::Proxy { .. } | Problem::LocalFile { .. } | Problem::TooLarge { .. } => false,
         }
     }
 
@@ -308,6 +329,7 @@ impl Problem {
             Problem::Tls(cause) => DownloadError::Tls { url, cause },
             Problem::Proxy { variable, value, reason } => DownloadError::Proxy { variable, value, reason },
             Problem::LocalFile { path, source } => DownloadError::LocalFile { url, path, source },
+            Problem::TooLarge { limit, announced } => DownloadError::TooLarge { url, limit, announced },
         }
     }
 }
@@ -334,6 +356,10 @@ impl fmt::Display for Problem {
             Problem::Tls(cause) => write!(f, "TLS failed: {cause}"),
             Problem::Proxy { variable, value, reason } => write!(f, "proxy {variable}={value}: {reason}"),
             Problem::LocalFile { path, source } => write!(f, "could not read {}: {source}", path.display()),
+            Problem::TooLarge { limit, announced: Some(announced) } => {
+                write!(f, "{announced} bytes announced, more than the {limit} expected")
+            }
+            Problem::TooLarge { limit, announced: None } => write!(f, "more than the {limit} bytes expected arrived"),
         }
     }
 }
