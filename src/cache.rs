@@ -36,7 +36,14 @@ pub(crate) struct CacheEntry {
 
 /// Held while an artifact is being fetched into the cache.
 pub(crate) struct CacheLock {
-    _file: Option<File>,
+    file: Option<File>,
+}
+
+impl CacheLock {
+    /// False on a filesystem without locks, where other processes may be working on the same artifact.
+    pub fn is_held(&self) -> bool {
+        self.file.is_some()
+    }
 }
 
 /// A private directory in `<cache>/.tmp/`, removed on drop unless published.
@@ -159,8 +166,13 @@ impl Cache {
         write_synced(&marker_path, marker.render().as_bytes()).map_err(cache_error("write", &marker_path))?;
 
         let final_dir = self.root.join(sha256);
+        if let Some(entry) = self.lookup(sha256) {
+            // Another process published it meanwhile (possible only without locks): keep theirs, which
+            // builds may already be linking against; ours is dropped with the staging directory.
+            return Ok(entry);
+        }
         if fs::symlink_metadata(&final_dir).is_ok() {
-            // Only reached when lookup found the entry invalid: move it aside, then remove it.
+            // A damaged entry (lookup refused it): move it aside, then remove it.
             let trash = staging.dir.with_extension("replaced");
             fs::rename(&final_dir, &trash).map_err(cache_error("move aside the damaged entry", &final_dir))?;
             let _ = fs::remove_dir_all(&trash);
@@ -182,16 +194,16 @@ fn settle_lock(
     what: &str,
 ) -> Result<CacheLock, DownloadError> {
     match attempt {
-        Ok(()) => Ok(CacheLock { _file: Some(file) }),
+        Ok(()) => Ok(CacheLock { file: Some(file) }),
         Err(fs::TryLockError::WouldBlock) => {
             eprintln!(
                 "onnxruntime-provision: waiting for lock on {} ({what} is being downloaded by another build)",
                 path.display()
             );
             file.lock().map_err(cache_error("lock", path))?;
-            Ok(CacheLock { _file: Some(file) })
+            Ok(CacheLock { file: Some(file) })
         }
-        Err(fs::TryLockError::Error(e)) if e.kind() == io::ErrorKind::Unsupported => Ok(CacheLock { _file: None }),
+        Err(fs::TryLockError::Error(e)) if e.kind() == io::ErrorKind::Unsupported => Ok(CacheLock { file: None }),
         Err(fs::TryLockError::Error(e)) => Err(cache_error("lock", path)(e)),
     }
 }
@@ -368,6 +380,28 @@ mod tests {
     }
 
     #[test]
+    fn a_valid_entry_published_meanwhile_is_kept_not_replaced() {
+        // Without locks, two processes can both download; the second must not pull the first's entry
+        // out from under builds already linking against it.
+        let dir = tempfile::tempdir().unwrap();
+        let cache = Cache::new(dir.path().join("cache"));
+        let first = cache.staging(SHA).unwrap();
+        let root = tree(&first.content());
+        let second = cache.staging(SHA).unwrap();
+        tree(&second.content());
+        let second_dir = second.dir().to_path_buf();
+        let entry = cache.publish(first, SHA, "a.tgz", &root).unwrap();
+        let inode = |p: &Path| std::os::unix::fs::MetadataExt::ino(&fs::metadata(p).unwrap());
+        let before = inode(&entry.root.join("VERSION_NUMBER"));
+        let again = cache
+            .publish(second, SHA, "a.tgz", &second_dir.join(CONTENT).join("onnxruntime-linux-x64-1.22.0"))
+            .unwrap();
+        assert_eq!(again, entry);
+        assert_eq!(inode(&entry.root.join("VERSION_NUMBER")), before, "the first entry stays in place");
+        assert!(!second_dir.exists(), "the second staging directory is removed");
+    }
+
+    #[test]
     fn staging_is_removed_unless_published() {
         let dir = tempfile::tempdir().unwrap();
         let cache = Cache::new(dir.path().to_path_buf());
@@ -399,7 +433,7 @@ mod tests {
         // EOPNOTSUPP / ENOSYS from flock: proceed without a lock (the atomic publish keeps the cache sound).
         let unsupported = Err(fs::TryLockError::Error(io::Error::from(io::ErrorKind::Unsupported)));
         let lock = settle_lock(File::create(&path).unwrap(), unsupported, &path, "x").unwrap();
-        assert!(lock._file.is_none());
+        assert!(lock.file.is_none());
         // ENOLCK (an NFS mount without its lock daemon): an error naming the lock file, at once.
         let no_locks = Err(fs::TryLockError::Error(io::Error::other("No locks available")));
         let err = settle_lock(File::create(&path).unwrap(), no_locks, &path, "x").err().unwrap();

@@ -179,7 +179,8 @@ impl Config {
     pub(crate) fn probe_with(&self, progress: Option<&dyn Progress>) -> Result<Library, Error> {
         if self.env.cargo_var("DOCS_RS").is_some() {
             // docs.rs builds have no network and need no library: succeed, emit nothing.
-            return Ok(Library::skipped(self.target.clone().unwrap_or_default(), "DOCS_RS is set"));
+            let target = self.target.clone().or_else(|| self.env.cargo_var("TARGET")).unwrap_or_default();
+            return Ok(Library::skipped(target, "DOCS_RS is set"));
         }
         let target = self.resolve_target()?;
         let vars = Vars::new(&self.env, target.triple());

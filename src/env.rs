@@ -119,9 +119,15 @@ impl<'e> Vars<'e> {
 
     /// One of our variables: `NAME_<target>`, `NAME_<target_underscored>`, then `NAME`.
     pub fn get(&self, name: &str) -> Option<Var> {
+        let specific = self.get_suffixed(name);
+        let plain = self.plain(name);
+        specific.or(plain)
+    }
+
+    /// Only the target-specific spellings: `NAME_<target>`, then `NAME_<target_underscored>`.
+    pub fn get_suffixed(&self, name: &str) -> Option<Var> {
         let mut names: Vec<String> = self.suffixes.iter().map(|s| format!("{name}_{s}")).collect();
         names.dedup();
-        names.push(name.to_string());
         let mut found = None;
         for candidate in names {
             self.remember(&candidate);

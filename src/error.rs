@@ -151,8 +151,8 @@ pub enum DownloadError {
     Tls { url: String, cause: String },
     /// A proxy variable could not be used.
     Proxy { variable: String, value: String, reason: String },
-    /// The mirror setting is not a usable URL.
-    Mirror { value: String, reason: String },
+    /// The mirror setting (`ONNXRUNTIME_MIRROR`, possibly target-suffixed, or `Config::mirror`) is not a usable URL.
+    Mirror { setting: String, value: String, reason: String },
     /// A download setting (`ONNXRUNTIME_HTTP_TIMEOUT`, `ONNXRUNTIME_CA_BUNDLE`, `SSL_CERT_FILE`) cannot be used.
     Setting { variable: String, value: String, reason: String },
     /// A `file://` URL names a file that cannot be read (the local counterpart of HTTP 404).
@@ -212,7 +212,7 @@ impl fmt::Display for DownloadError {
             DownloadError::Proxy { variable, value, reason } => {
                 write!(f, "{variable}={value} cannot be used as a proxy: {reason}")
             }
-            DownloadError::Mirror { value, reason } => write!(f, "ONNXRUNTIME_MIRROR={value}: {reason}"),
+            DownloadError::Mirror { setting, value, reason } => write!(f, "{setting}={value}: {reason}"),
             DownloadError::Setting { variable, value, reason } => {
                 write!(f, "{variable}={value} cannot be used: {reason}")
             }
@@ -337,10 +337,17 @@ impl Error {
         match self {
             Error::InvalidSetting { fix, .. } => vec![fix.clone()],
             Error::BadVariable { variable, verdict, report, .. } => {
+                let library = library_file_hint(&report.target);
+                let what = if variable.starts_with("ONNXRUNTIME_LIB_DIR") {
+                    format!("the directory that holds {library}")
+                } else if variable.starts_with("ONNXRUNTIME_INCLUDE_DIR") {
+                    "the directory that holds onnxruntime_c_api.h".to_string()
+                } else {
+                    format!("an install root with lib/{library}")
+                };
                 let mut hints = vec![format!(
-                    "point {variable} at an ONNX Runtime for {} (a directory with lib/{}), or unset it to let the other sources search",
-                    report.target,
-                    library_file_hint(&report.target)
+                    "point {variable} at {what} for {}, or unset it to let the other sources search",
+                    report.target
                 )];
                 if matches!(verdict, Verdict::WrongVersion { .. }) {
                     hints.push("or change the requirement with ONNXRUNTIME_VERSION".into());
@@ -403,7 +410,17 @@ fn not_found_hints(report: &Report) -> Vec<String> {
 
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
+        // Build logs are shared: a password in a proxy or mirror URL never reaches them.
+        f.write_str(&redact_passwords(&Rendered(self).to_string()))
+    }
+}
+
+/// The error's text before redaction.
+struct Rendered<'e>(&'e Error);
+
+impl fmt::Display for Rendered<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0 {
             Error::InvalidSetting { setting, value, reason, .. } => {
                 writeln!(f, "{setting}=`{value}` cannot be used: {reason}")?;
             }
@@ -430,11 +447,35 @@ impl fmt::Display for Error {
                 writeln!(f, "could not {action} {}: {source}", path.display())?;
             }
         }
-        for hint in self.hints() {
+        for hint in self.0.hints() {
             writeln!(f, "HINT: {hint}")?;
         }
         Ok(())
     }
+}
+
+/// `scheme://user:secret@host` → `scheme://user:***@host`, wherever a URL with credentials appears.
+pub(crate) fn redact_passwords(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find("://") {
+        let (before, after) = rest.split_at(at + 3);
+        out.push_str(before);
+        let end = after.find(|c: char| c == '/' || c == '?' || c == '#' || c.is_whitespace()).unwrap_or(after.len());
+        let authority = &after[..end];
+        match authority.rfind('@').map(|i| (&authority[..i], &authority[i..])) {
+            Some((userinfo, host)) if userinfo.contains(':') => {
+                let user = userinfo.split(':').next().unwrap_or_default();
+                out.push_str(user);
+                out.push_str(":***");
+                out.push_str(host);
+            }
+            _ => out.push_str(authority),
+        }
+        rest = &after[end..];
+    }
+    out.push_str(rest);
+    out
 }
 
 fn target_words(report: &Report) -> String {
@@ -448,7 +489,7 @@ fn target_words(report: &Report) -> String {
 fn write_report(f: &mut fmt::Formatter<'_>, report: &Report) -> fmt::Result {
     if !report.attempts.is_empty() {
         let order: Vec<&str> = report.sources.iter().map(|s| s.as_str()).collect();
-        writeln!(f, "\nSearched, in the order of ONNXRUNTIME_SOURCES ({}):", order.join(","))?;
+        writeln!(f, "\nSearched, in this order ({}):", order.join(","))?;
         for attempt in &report.attempts {
             writeln!(f, "  {:<10}  {}\n              {}", attempt.source.as_str(), attempt.location, attempt.verdict)?;
         }
@@ -476,5 +517,42 @@ impl std::error::Error for Error {
             Error::Download { error, .. } => Some(error),
             _ => None,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passwords_in_urls_are_redacted() {
+        let text = "HTTPS_PROXY=http://alice:hunter2@proxy:3128 and https://u:p%40ss@mirror.example/v1/x.tgz";
+        assert_eq!(
+            redact_passwords(text),
+            "HTTPS_PROXY=http://alice:***@proxy:3128 and https://u:***@mirror.example/v1/x.tgz"
+        );
+        for plain in ["no url here", "http://host:80/path", "socks5://user@host", "file:///a@b:c/d", "x://"] {
+            assert_eq!(redact_passwords(plain), plain);
+        }
+    }
+
+    #[test]
+    fn errors_never_show_a_proxy_password() {
+        let report = Report {
+            target: "x86_64-unknown-linux-gnu".into(),
+            variables: vec![("HTTPS_PROXY".into(), "http://alice:hunter2@127.0.0.1:9".into())],
+            ..Report::default()
+        };
+        let error = Error::Download {
+            error: DownloadError::Proxy {
+                variable: "HTTPS_PROXY".into(),
+                value: "http://alice:hunter2@127.0.0.1:9".into(),
+                reason: "refused".into(),
+            },
+            report: Box::new(report),
+        };
+        let text = error.to_string();
+        assert!(!text.contains("hunter2") && text.contains("alice:***@127.0.0.1:9"), "{text}");
+        assert_eq!(format!("{error:?}").trim(), text.trim());
     }
 }

@@ -85,10 +85,12 @@ impl Probe<'_> {
 
     pub fn survey(&self) -> Result<Survey, Error> {
         let (_, findings, report) = self.search(Mode::Survey)?;
-        let chosen = findings
-            .chosen
-            .map(|(_, index)| index)
-            .or_else(|| report.attempts.iter().position(|a| matches!(a.verdict, Verdict::WouldDownload { .. })));
+        // What a build would use: the first candidate, in source order, that is accepted or would be
+        // downloaded (a build downloads rather than go on to a later source).
+        let chosen = report
+            .attempts
+            .iter()
+            .position(|a| a.verdict.is_accepted() || matches!(a.verdict, Verdict::WouldDownload { .. }));
         Ok(Survey { report, chosen, error: findings.bad_variable })
     }
 
@@ -120,7 +122,7 @@ impl Probe<'_> {
         for source in &sources {
             match source {
                 SourceKind::Env => self.search_env(&request, &mut findings, &report, mode)?,
-                SourceKind::PkgConfig => match sources::pkg_config::candidate(self.vars) {
+                SourceKind::PkgConfig => match sources::pkg_config::candidate(self.vars, self.target.is_cross()) {
                     Ok(candidate) => self.judge(candidate, &request, &mut findings),
                     Err(verdict) => findings.record(
                         Attempt {
@@ -191,11 +193,19 @@ impl Probe<'_> {
     }
 
     /// Which switch, if any, keeps this probe off the network.
+    /// `ONNXRUNTIME_OFFLINE` decides when set (either way), as every variable beats `build.rs`;
+    /// `CARGO_NET_OFFLINE=true` or `Config::offline(true)` otherwise.
     fn offline(&self) -> Result<Option<String>, Error> {
-        for var in [self.vars.get("ONNXRUNTIME_OFFLINE"), self.vars.plain("CARGO_NET_OFFLINE")].into_iter().flatten() {
-            if self.vars.flag(Some(var.clone()))? == Some(true) {
-                return Ok(Some(format!("{}={}", var.name, var.value.to_string_lossy())));
-            }
+        let shown = |var: &crate::env::Var| format!("{}={}", var.name, var.value.to_string_lossy());
+        if let Some(var) = self.vars.get("ONNXRUNTIME_OFFLINE")
+            && let Some(on) = self.vars.flag(Some(var.clone()))?
+        {
+            return Ok(on.then(|| shown(&var)));
+        }
+        if let Some(var) = self.vars.plain("CARGO_NET_OFFLINE")
+            && self.vars.flag(Some(var.clone()))? == Some(true)
+        {
+            return Ok(Some(shown(&var)));
         }
         Ok(self.config.offline.filter(|o| *o).map(|_| "Config::offline(true)".to_string()))
     }
@@ -294,15 +304,14 @@ impl Probe<'_> {
                     .record(Attempt { source: SourceKind::System, location: candidate.location(), verdict }, None),
             }
         }
-        let missing = dirs.iter().filter(|d| !empty.contains(&d.display().to_string())).count();
-        let detail = match (empty.is_empty(), missing) {
-            (true, _) => "none of these directories exists".to_string(),
-            (false, 0) => format!("no {} in {}", inspect::library_words(self.target), empty.join(", ")),
-            (false, n) => format!(
-                "no {} in {} (the other {n} do not exist)",
-                inspect::library_words(self.target),
-                empty.join(", ")
-            ),
+        // Directories with a verdict of their own (refused, accepted) are not summed up here.
+        let missing: Vec<String> = dirs.iter().filter(|d| !d.exists()).map(|d| d.display().to_string()).collect();
+        let library = inspect::library_words(self.target);
+        let detail = match (empty.is_empty(), missing.is_empty()) {
+            (true, true) => return,
+            (false, true) => format!("no {library} in {}", empty.join(", ")),
+            (false, false) => format!("no {library} in {}; not present: {}", empty.join(", "), missing.join(", ")),
+            (true, false) => format!("not present: {}", missing.join(", ")),
         };
         let location = dirs.iter().map(|d| d.display().to_string()).collect::<Vec<_>>().join(", ");
         findings.record(Attempt { source: SourceKind::System, location, verdict: Verdict::NotFound { detail } }, None);
@@ -332,7 +341,7 @@ impl Probe<'_> {
             .into_iter()
             .filter_map(|name| {
                 let value = lookup.plain(&name)?;
-                Some((name, value.value.to_string_lossy().into_owned()))
+                Some((name, crate::error::redact_passwords(&value.value.to_string_lossy())))
             })
             .collect()
     }
@@ -361,8 +370,13 @@ impl Probe<'_> {
             ),
         };
         // Cache entries are immutable and content-addressed; anything else may be replaced in place.
-        let in_cache = matches!(inspected.candidate.origin, Origin::Download { .. });
-        let watch: Vec<&Path> = if in_cache { Vec::new() } else { vec![inspected.library.as_path()] };
+        // A cache entry never changes, but it can be deleted (the staged links lead into it): its marker
+        // going away reruns the build script. Anything else may be replaced in place: watch the library.
+        let marker = match &inspected.candidate.origin {
+            Origin::Download { cache_entry, .. } => Some(cache_entry.join("marker")),
+            _ => None,
+        };
+        let watch: Vec<&Path> = vec![marker.as_deref().unwrap_or(inspected.library.as_path())];
         let links = self.config.env.cargo_var("CARGO_MANIFEST_LINKS");
         let root = inspected.candidate.root.clone();
         let rpath = match (self.config.rpath && dynamic, copy, self.target.os()) {

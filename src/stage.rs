@@ -188,9 +188,9 @@ fn replace_with_copy(src: &Path, dest: &Path) -> io::Result<()> {
         std::process::id()
     ));
     let _ = fs::remove_file(&temp);
-    if fs::hard_link(src, &temp).is_err() {
-        fs::copy(src, &temp)?;
-    }
+    // A real copy, never a hard link: the source may be the shared cache, which a tool rewriting the
+    // copy in place (patchelf, a careless `cp`) must not change for every other project.
+    fs::copy(src, &temp)?;
     fs::rename(&temp, dest).inspect_err(|_| {
         let _ = fs::remove_file(&temp);
     })

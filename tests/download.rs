@@ -35,8 +35,12 @@ fn downloads_verifies_unpacks_stages_and_then_hits_the_cache() {
     assert_eq!(lib.lib_dir, scene.path("out/onnxruntime/lib"));
     assert!(lib.library_file.starts_with(fs::canonicalize(cache_entry).unwrap()));
     assert!(lib.cargo_directives().contains(&"cargo:rustc-link-lib=dylib=onnxruntime".to_string()));
-    // Cache files are immutable and content-addressed: no rerun-if-changed for them.
-    assert!(!lib.cargo_directives().iter().any(|l| l.starts_with("cargo:rerun-if-changed=")));
+    // Cache entries never change, but can be deleted: the marker is watched, so removing the entry
+    // reruns the build script instead of leaving dangling staged links.
+    let watched: Vec<&String> =
+        lib.cargo_directives().iter().filter(|l| l.starts_with("cargo:rerun-if-changed=")).collect();
+    assert_eq!(watched, [&format!("cargo:rerun-if-changed={}", cache_entry.join("marker").display())]);
+    assert!(cache_entry.join("marker").is_file());
     assert_eq!(scene.entries(), std::slice::from_ref(&archive.sha256));
     assert!(scene.temps().is_empty());
 
@@ -356,4 +360,31 @@ fn a_body_larger_than_the_manifest_says_is_stopped_and_nothing_kept() {
     assert!(err.to_string().contains("not the pinned file"), "{err}");
     assert_eq!(server.hits(&archive.url_path("1.22.0")), 1);
     assert!(scene.entries().is_empty() && scene.temps().is_empty());
+}
+
+#[test]
+fn a_survey_picks_what_a_build_would_use_in_source_order() {
+    let server = Server::http();
+    let mut scene = Scene::new(X86_64);
+    let archive = scene.archive("1.22.0", X86_64, TGZ);
+    server.route(&archive.url_path("1.22.0"), Reply::ok(archive.bytes.clone()));
+    let system = support::official_tree(&scene.path("system"), "ort", "1.22.0", X86_64);
+    scene.manifest(&[archive.manifest_line("1.22.0", "linux-x64", "cpu")]).set("ONNXRUNTIME_MIRROR", server.url(""));
+    let survey = |order: &str| {
+        Config::new()
+            .env(Env::from_vars(scene.vars.clone()).with("ONNXRUNTIME_SOURCES", order))
+            .system_dirs([system.join("lib")])
+            .version("1.22")
+            .survey()
+            .unwrap()
+    };
+    // Download first and not cached: a build would download, not use the system library after it.
+    let s = survey("download,system");
+    let chosen = &s.report.attempts[s.chosen.unwrap()];
+    assert_eq!(chosen.source, SourceKind::Download);
+    assert!(matches!(chosen.verdict, Verdict::WouldDownload { .. }));
+    assert!(s.report.attempts.iter().any(|a| a.verdict.is_accepted()), "the system library is still shown");
+    let s = survey("system,download");
+    assert_eq!(s.report.attempts[s.chosen.unwrap()].source, SourceKind::System);
+    assert_eq!(server.requests().len(), 0, "a survey downloads nothing");
 }

@@ -74,6 +74,26 @@ fn pkg_config_source() {
     assert!(lib.include_dir.as_ref().unwrap().join("onnxruntime_c_api.h").is_file());
     assert!(lib.cargo_directives().contains(&"cargo:rerun-if-env-changed=PKG_CONFIG_PATH".to_string()));
 
+    // 1b. The official .pc's prefix as it really is (/usr/local): its lib64 may exist, holding other
+    // libraries (Fedora, openSUSE). Existing is not enough; the real lib/ beside the .pc is used.
+    let fake_prefix = tmp.path().join("usr-local");
+    fs::create_dir_all(fake_prefix.join("lib64")).unwrap();
+    fs::write(fake_prefix.join("lib64/libz.so.1"), b"").unwrap();
+    fs::create_dir_all(fake_prefix.join("include/onnxruntime")).unwrap();
+    let realistic =
+        official_pc("1.22.0").replace("/nonexistent/onnxruntime-build/install", fake_prefix.to_str().unwrap());
+    fs::write(pc_dir.join("libonnxruntime.pc"), realistic).unwrap();
+    let lib = probe().unwrap();
+    assert_eq!(
+        lib.origin,
+        Origin::PkgConfig { package: "libonnxruntime".into(), lib_dir: root.join("lib"), corrected: true }
+    );
+    assert_eq!(lib.root.as_deref(), Some(root.as_path()));
+    assert!(
+        lib.include_dir.as_ref().unwrap().join("onnxruntime_c_api.h").is_file(),
+        "the empty include/onnxruntime is passed over"
+    );
+
     // 2. A correct .pc is used as written.
     fs::write(pc_dir.join("libonnxruntime.pc"), correct_pc(&root, "1.22.0")).unwrap();
     let lib = probe().unwrap();

@@ -385,3 +385,23 @@ fn a_rerun_with_the_same_library_keeps_the_staged_directory_and_another_one_repl
     }
     assert_eq!(fs::canonicalize(staged.join("include")).unwrap(), fs::canonicalize(second.join("include")).unwrap());
 }
+
+#[test]
+fn only_a_real_install_root_is_reported_as_the_root() {
+    let tmp = support::tempdir();
+    // A library directory whose parent is not an install root (a CMake build tree, a multiarch dir).
+    let build = tmp.path().join("build/Linux/Release");
+    support::build_standin(&build, "1.22.0", X86_64);
+    let mut vars = build_env(tmp.path(), X86_64);
+    vars.push(var("ONNXRUNTIME_LIB_DIR", build.as_os_str()));
+    vars.push(var("CARGO_MANIFEST_LINKS", "onnxruntime"));
+    let lib = config(vars.clone()).probe().unwrap();
+    assert_eq!(lib.root, None);
+    assert!(!lib.cargo_directives().iter().any(|l| l.starts_with("cargo:root=")), "{:#?}", lib.cargo_directives());
+
+    // The lib/ of an install: its parent is the root.
+    let tree = support::official_tree(tmp.path(), "onnxruntime", "1.22.0", X86_64);
+    vars.retain(|(n, _)| n != "ONNXRUNTIME_LIB_DIR");
+    vars.push(var("ONNXRUNTIME_LIB_DIR", tree.join("lib").as_os_str()));
+    assert_eq!(config(vars).probe().unwrap().root, Some(tree));
+}

@@ -5,7 +5,6 @@
 //! environment by itself, so each request here is given its proxy (or none) explicitly. No
 //! `Content-Encoding` is ever decoded (ureq's `gzip` feature is off and no `Accept-Encoding` is sent),
 //! so the SHA-256 covers the bytes on the wire — the bytes the manifest pins.
-// Until the download source calls `fetch`, only the tests do.
 
 mod body;
 mod file;

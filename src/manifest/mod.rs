@@ -10,9 +10,6 @@
 //! served from `ONNXRUNTIME_MIRROR`). When two added files list the same key, the later one wins; a
 //! key listed twice within one file is an error.
 
-// Nothing calls into this module until the download source is wired to it; the expectation then
-// fails and should be removed with it.
-
 pub(crate) mod naming;
 pub(crate) mod parse;
 mod platform;
@@ -209,7 +206,7 @@ impl Manifest {
     }
 
     /// Every artifact: shipped ones in release order, then added ones in the order they were read.
-    #[cfg_attr(not(test), allow(dead_code, reason = "for the CLI's listings"))]
+    #[cfg(test)]
     pub(crate) fn artifacts(&self) -> impl Iterator<Item = &Artifact> {
         self.artifacts.iter()
     }

@@ -45,8 +45,8 @@ impl Outcome {
         Outcome {
             attempt: Attempt {
                 source: SourceKind::Download,
-                location: location.to_string(),
-                verdict: Verdict::Failed { detail: error.to_string() },
+                location: crate::error::redact_passwords(location),
+                verdict: Verdict::Failed { detail: crate::error::redact_passwords(&error.to_string()) },
             },
             error: Some(error),
         }
@@ -93,7 +93,7 @@ pub(crate) fn cached(
         None => Err(Outcome {
             attempt: Attempt {
                 source: SourceKind::Download,
-                location: plan.url.clone(),
+                location: crate::error::redact_passwords(&plan.url),
                 verdict: Verdict::WouldDownload { url: plan.url.clone(), sha256: plan.artifact.sha256.clone() },
             },
             error: None,
@@ -172,12 +172,16 @@ mod provide {
                 return Err(self.offline_error());
             }
             let settings = HttpSettings::from_vars(vars, config.http_timeout)?;
-            let _lock = self.cache.lock(sha, &self.artifact.asset)?;
+            let lock = self.cache.lock(sha, &self.artifact.asset)?;
             // Another build may have published it while we waited for the lock.
             if let Some(entry) = self.cache.lookup(sha) {
                 return Ok(self.candidate(entry, false));
             }
-            self.cache.clear_leftovers(sha);
+            // Leftovers are a dead process's only when we hold the lock; without locks they may be
+            // another build's work in progress.
+            if lock.is_held() {
+                self.cache.clear_leftovers(sha);
+            }
             let entry = self.fetch_into_cache(&settings, progress)?;
             Ok(self.candidate(entry, true))
         }
@@ -374,22 +378,24 @@ mod provide {
 
     /// `ONNXRUNTIME_MIRROR`, the builder's mirror, or GitHub's release downloads.
     fn mirror(config: &Config, vars: &Vars<'_>) -> Result<String, DownloadError> {
-        let value = match vars.get("ONNXRUNTIME_MIRROR") {
-            Some(var) => var
-                .text()
-                .map_err(|_| DownloadError::Mirror {
+        let (setting, value) = match vars.get("ONNXRUNTIME_MIRROR") {
+            Some(var) => {
+                let text = var.text().map_err(|_| DownloadError::Mirror {
+                    setting: var.name.clone(),
                     value: var.value.to_string_lossy().into_owned(),
                     reason: "not valid UTF-8".into(),
-                })?
-                .to_string(),
+                })?;
+                (var.name.clone(), text.to_string())
+            }
             None => match &config.mirror {
-                Some(m) => m.clone(),
+                Some(m) => ("Config::mirror".to_string(), m.clone()),
                 None => return Ok(manifest::OFFICIAL_BASE.to_string()),
             },
         };
         let lower = value.to_ascii_lowercase();
         if !(lower.starts_with("https://") || lower.starts_with("http://") || lower.starts_with("file://")) {
             return Err(DownloadError::Mirror {
+                setting,
                 value,
                 reason: "it must start with https://, http:// or file://".into(),
             });

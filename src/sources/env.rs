@@ -19,14 +19,19 @@ pub(crate) fn candidate(vars: &Vars<'_>) -> Result<Option<Candidate>, (Var, Verd
         check_dir(var)?;
         let path = var.path();
         let root = match &dir {
-            Some(dir) => dir.path(),
-            None => path.parent().map(Path::to_path_buf).unwrap_or_else(|| path.clone()),
+            Some(dir) => Some(dir.path()),
+            None => root_of(&path),
+        };
+        // Without an install root, the headers may still sit beside the library directory.
+        let include_dir = match &root {
+            Some(root) => root.join("include"),
+            None => path.parent().map(|p| p.join("include")).unwrap_or_else(|| path.join("include")),
         };
         return Ok(Some(Candidate {
             source: SourceKind::Env,
             origin: Origin::Variable { name: var.name.clone(), path: path.clone() },
-            include_dir: Some(root.join("include")),
-            root: Some(root),
+            include_dir: Some(include_dir),
+            root,
             lib_dir: path,
             claimed_version: None,
             named_by: Some(var.name.clone()),
@@ -46,6 +51,14 @@ pub(crate) fn candidate(vars: &Vars<'_>) -> Result<Option<Candidate>, (Var, Verd
         claimed_version: None,
         named_by: Some(var.name.clone()),
     }))
+}
+
+/// The install root above a library directory: its parent, when that parent's `lib/` (or `lib64/`) is
+/// this very directory. `/usr/lib/x86_64-linux-gnu` or a CMake build directory has no such root.
+pub(crate) fn root_of(lib_dir: &Path) -> Option<PathBuf> {
+    let parent = lib_dir.parent()?;
+    let same = |a: &Path, b: &Path| std::fs::canonicalize(a).ok() == std::fs::canonicalize(b).ok();
+    library_dir_of(parent).filter(|dir| same(dir, lib_dir)).map(|_| parent.to_path_buf())
 }
 
 /// `lib/` when it holds an ONNX Runtime library (or `lib64/` does not exist), else `lib64/`.

@@ -105,6 +105,7 @@ impl fmt::Display for Origin {
             }
             Origin::System { dir } => write!(f, "system directory {}", dir.display()),
             Origin::Download { url, sha256, fetched_now, .. } => {
+                let url = crate::error::redact_passwords(url);
                 write!(f, "{url} (sha256 {sha256}{})", if *fetched_now { ", downloaded now" } else { ", cached" })
             }
             Origin::Skipped { reason } => write!(f, "nothing ({reason})"),

@@ -6,8 +6,9 @@
 //! and `include/` (ORT issues #22267, #23483, #24003, #25279, #26186). So the paths are checked, and
 //! when they do not exist the real `lib/` and `include/` beside the `.pc` file are used.
 //!
-//! The `pkg-config` crate reads its variables from the process environment; this source lists them
-//! through our accessor only so that cargo reruns the build script when they change.
+//! The `pkg-config` crate reads its variables from the process environment; this source looks them up
+//! through our accessor with the crate's own rules, so cargo reruns the build script when they change
+//! and the second question put to pkg-config (where the `.pc` file is) sees the same settings.
 
 use std::path::{Path, PathBuf};
 
@@ -18,14 +19,34 @@ use crate::version::Version;
 
 pub(crate) const PACKAGE: &str = "libonnxruntime";
 
-/// The variables the pkg-config crate consults (each also with target suffixes).
-const PKG_CONFIG_VARS: [&str; 5] =
+/// The variables the pkg-config crate looks up per target (pkg-config 0.3.34, `targeted_env_var`).
+const TARGETED_VARS: [&str; 5] =
     ["PKG_CONFIG_PATH", "PKG_CONFIG_LIBDIR", "PKG_CONFIG_SYSROOT_DIR", "PKG_CONFIG_ALLOW_CROSS", "PKG_CONFIG"];
+/// And the ones it reads as they are, for this package or all of them.
+const PLAIN_VARS: [&str; 6] = [
+    "LIBONNXRUNTIME_NO_PKG_CONFIG",
+    "LIBONNXRUNTIME_STATIC",
+    "LIBONNXRUNTIME_DYNAMIC",
+    "PKG_CONFIG_ALL_STATIC",
+    "PKG_CONFIG_ALL_DYNAMIC",
+    "SYSROOT",
+];
 
-pub(crate) fn candidate(vars: &Vars<'_>) -> Result<Candidate, Verdict> {
-    for name in PKG_CONFIG_VARS {
-        vars.get(name);
-        vars.plain(&format!("TARGET_{name}"));
+/// The pkg-config crate's lookup of `name`: `NAME_<target>`, `NAME_<target_underscored>`, then
+/// `TARGET_NAME` when cross-compiling or `HOST_NAME` when not, then `NAME`.
+fn targeted(vars: &Vars<'_>, name: &str, cross: bool) -> Option<crate::env::Var> {
+    let specific = vars.get_suffixed(name);
+    let kind = vars.plain(&format!("{}_{name}", if cross { "TARGET" } else { "HOST" }));
+    let plain = vars.plain(name);
+    specific.or(kind).or(plain)
+}
+
+pub(crate) fn candidate(vars: &Vars<'_>, cross: bool) -> Result<Candidate, Verdict> {
+    for name in TARGETED_VARS {
+        targeted(vars, name, cross);
+    }
+    for name in PLAIN_VARS {
+        vars.plain(name);
     }
     let library = pkg_config::Config::new()
         .cargo_metadata(false)
@@ -34,18 +55,20 @@ pub(crate) fn candidate(vars: &Vars<'_>) -> Result<Candidate, Verdict> {
         .print_system_cflags(false)
         .probe(PACKAGE)
         .map_err(verdict_of)?;
-    let pc_dir = pc_file_dir(vars);
-    let (lib_dir, corrected) = pick_dir(&library.link_paths, pc_dir.as_deref().and_then(Path::parent), "lib")
-        .ok_or_else(|| Verdict::Unusable {
-            detail: format!("{PACKAGE}.pc names library dirs {:?}, and none of them exists", library.link_paths),
-        })?;
-    let beside_include = pc_dir.as_deref().and_then(Path::parent).and_then(Path::parent).map(|p| p.join("include"));
-    let include_dir =
-        library.include_paths.iter().find(|p| p.is_dir()).cloned().or_else(|| beside_include.filter(|p| p.is_dir()));
+    let pc_dir = pc_file_dir(vars, cross);
+    let beside_lib = pc_dir.as_deref().and_then(Path::parent).filter(|d| d.file_name().is_some_and(|n| n == "lib"));
+    let (lib_dir, corrected) = pick(&library.link_paths, beside_lib, holds_library).ok_or_else(|| Verdict::Unusable {
+        detail: format!(
+            "{PACKAGE}.pc names library dirs {:?}, and neither they nor the lib/ beside the .pc hold libonnxruntime",
+            library.link_paths
+        ),
+    })?;
+    let beside_include = beside_lib.and_then(Path::parent).map(|p| p.join("include"));
+    let include_dir = pick(&library.include_paths, beside_include.as_deref(), holds_header).map(|(dir, _)| dir);
     Ok(Candidate {
         source: SourceKind::PkgConfig,
         origin: Origin::PkgConfig { package: PACKAGE.into(), lib_dir: lib_dir.clone(), corrected },
-        root: lib_dir.parent().map(Path::to_path_buf),
+        root: super::env::root_of(&lib_dir),
         lib_dir,
         include_dir,
         claimed_version: Version::parse(&library.version),
@@ -53,15 +76,29 @@ pub(crate) fn candidate(vars: &Vars<'_>) -> Result<Candidate, Verdict> {
     })
 }
 
-/// The first existing directory pkg-config named; failing that, `<beside>` (the real `lib/` next to
-/// `lib/pkgconfig/`). The flag says whether the correction was needed.
-fn pick_dir(named: &[PathBuf], beside: Option<&Path>, what: &str) -> Option<(PathBuf, bool)> {
-    if let Some(dir) = named.iter().find(|p| p.is_dir()) {
+/// The first directory pkg-config named that `fits`; failing that, `beside` (the real `lib/` or
+/// `include/` next to `lib/pkgconfig/`) when it fits. The flag says whether the correction was needed.
+/// A named directory that merely exists is not enough: the official `.pc` says `/usr/local/lib64`,
+/// which exists on Fedora and openSUSE and holds some other library.
+fn pick(named: &[PathBuf], beside: Option<&Path>, fits: fn(&Path) -> bool) -> Option<(PathBuf, bool)> {
+    if let Some(dir) = named.iter().find(|p| fits(p)) {
         return Some((dir.clone(), false));
     }
-    let beside = beside?;
-    let fits = beside.file_name().is_some_and(|n| n == what) && beside.is_dir();
-    fits.then(|| (beside.to_path_buf(), true))
+    beside.filter(|dir| fits(dir)).map(|dir| (dir.to_path_buf(), true))
+}
+
+fn holds_library(dir: &Path) -> bool {
+    std::fs::read_dir(dir).is_ok_and(|entries| {
+        entries.flatten().any(|e| {
+            let name = e.file_name();
+            let name = name.to_string_lossy().to_ascii_lowercase();
+            name.starts_with("libonnxruntime.") || name == "onnxruntime.dll" || name == "onnxruntime.lib"
+        })
+    })
+}
+
+fn holds_header(dir: &Path) -> bool {
+    dir.join("onnxruntime_c_api.h").is_file()
 }
 
 /// `pkg-config --variable=pcfiledir libonnxruntime`: where the `.pc` file is. Run here rather than
@@ -69,8 +106,8 @@ fn pick_dir(named: &[PathBuf], beside: Option<&Path>, what: &str) -> Option<(Pat
 /// whatever the caller asked (pkg-config 0.3.34), and stdout belongs to the caller's directives. Like
 /// the crate, a target-specific `PKG_CONFIG_PATH_<target>` (…) is handed to the program under its
 /// plain name; `PKG_CONFIG` names the program, `pkgconf` is tried when `pkg-config` is missing.
-fn pc_file_dir(vars: &Vars<'_>) -> Option<PathBuf> {
-    let configured = vars.get("PKG_CONFIG").map(|v| v.value);
+fn pc_file_dir(vars: &Vars<'_>, cross: bool) -> Option<PathBuf> {
+    let configured = targeted(vars, "PKG_CONFIG", cross).map(|v| v.value);
     let programs: Vec<std::ffi::OsString> = match configured {
         Some(program) => vec![program],
         None => vec!["pkg-config".into(), "pkgconf".into()],
@@ -79,7 +116,7 @@ fn pc_file_dir(vars: &Vars<'_>) -> Option<PathBuf> {
         let mut command = std::process::Command::new(&program);
         command.args(["--variable=pcfiledir", PACKAGE]);
         for name in ["PKG_CONFIG_PATH", "PKG_CONFIG_LIBDIR", "PKG_CONFIG_SYSROOT_DIR"] {
-            if let Some(var) = vars.get(name) {
+            if let Some(var) = targeted(vars, name, cross) {
                 command.env(name, var.value);
             }
         }
@@ -123,14 +160,18 @@ mod tests {
     use super::*;
 
     #[test]
-    fn broken_official_pc_paths_fall_back_to_the_real_lib_dir() {
-        let root = std::env::temp_dir().join(format!("ort-pc-{}", std::process::id()));
-        let lib = root.join("lib");
+    fn named_dirs_must_hold_the_library_not_merely_exist() {
+        let tmp = tempfile::tempdir().unwrap();
+        let lib = tmp.path().join("onnxruntime/lib");
         std::fs::create_dir_all(lib.join("pkgconfig")).unwrap();
-        let named = [PathBuf::from("/nonexistent/prefix/lib64")];
-        assert_eq!(pick_dir(&named, Some(&lib), "lib"), Some((lib.clone(), true)));
-        assert_eq!(pick_dir(std::slice::from_ref(&lib), None, "lib"), Some((lib.clone(), false)));
-        assert_eq!(pick_dir(&named, Some(&root), "lib"), None);
-        std::fs::remove_dir_all(&root).unwrap();
+        std::fs::write(lib.join("libonnxruntime.so.1.22.0"), b"").unwrap();
+        // Like /usr/local/lib64 on Fedora: it exists, with other libraries in it.
+        let lib64 = tmp.path().join("usr-local/lib64");
+        std::fs::create_dir_all(&lib64).unwrap();
+        std::fs::write(lib64.join("libz.so.1"), b"").unwrap();
+        let named = [lib64.clone(), PathBuf::from("/nonexistent/prefix/lib64")];
+        assert_eq!(pick(&named, Some(&lib), holds_library), Some((lib.clone(), true)));
+        assert_eq!(pick(std::slice::from_ref(&lib), None, holds_library), Some((lib.clone(), false)));
+        assert_eq!(pick(&named, Some(&lib64), holds_library), None);
     }
 }
