@@ -119,7 +119,12 @@ impl Config {
     }
 
     /// Also copy the run-time files next to the executables in `target/<profile>/` and use a relative
-    /// (`$ORIGIN` / `@loader_path`) rpath, so the build output can be moved as a whole (default: off).
+    /// (`$ORIGIN` / `@loader_path`) rpath, so the build output can be moved as a whole (default: off;
+    /// always done for Windows targets, which have no rpath).
+    ///
+    /// The profile directory is found three levels above `OUT_DIR`, which is where cargo puts it
+    /// unless `build.build-dir` moves intermediate files elsewhere; cargo tells build scripts nothing
+    /// about the final directory, so with a separate build dir the copies land beside it instead.
     pub fn copy_to_target_dir(&mut self, yes: bool) -> &mut Config {
         self.copy_to_target_dir = yes;
         self
