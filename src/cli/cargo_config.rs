@@ -90,6 +90,18 @@ impl ConfigFile {
         Ok(change)
     }
 
+    /// Removes `[env] name`, returning the value it had (`None` when it was not there).
+    pub fn remove_env(&mut self, name: &str) -> Result<Option<String>, String> {
+        let Some(env) = self.doc.get_mut("env") else { return Ok(None) };
+        let env = env.as_table_like_mut().ok_or_else(|| {
+            format!("{}: `env` is not a table; fix it first, nothing was written", self.path.display())
+        })?;
+        let Some(item) = env.remove(name) else { return Ok(None) };
+        // `NAME = { value = "…", force = true }` or `NAME = "…"`.
+        let value = item.as_table_like().and_then(|t| t.get("value")).unwrap_or(&item);
+        Ok(Some(value.as_str().map(String::from).unwrap_or_else(|| value.to_string().trim().to_string())))
+    }
+
     /// Makes `[target.<triple>] rustflags` carry `link_args` (each as `-C link-arg=…`: the rpath to
     /// `dir` the library's own build-script route emits), replacing any rpath there that points at
     /// another directory holding an ONNX Runtime library (two of them on the search path would load
