@@ -270,9 +270,23 @@ fn write_ort_sys(
         Os::Linux | Os::MacOs => {
             let dir = library.lib_dir.display().to_string();
             let args = internal::rpath_link_args(target, &dir);
-            let change = file.set_rpath(target.triple(), &library.lib_dir, &args).map_err(Failure::Error)?;
+            let build = file.build_rustflags(project_dir, host_env::cargo_home().as_deref(), target.triple());
+            let (change, kept) =
+                file.set_rpath(target.triple(), &library.lib_dir, &args, &build.flags).map_err(Failure::Error)?;
             let key = format!("[target.{}] rustflags", target.triple());
             report.push(describe(&key, "rpath", &library.lib_dir.display().to_string(), &change));
+            if kept {
+                let from: Vec<String> = build.from.iter().map(|p| p.display().to_string()).collect();
+                eprintln!(
+                    "note: cargo uses {key} instead of [build] rustflags, so yours were copied to the front of it: {} \
+                     (from {})",
+                    build.flags.join(" "),
+                    from.join(", ")
+                );
+            }
+            if host_env::var_os("CARGO_BUILD_RUSTFLAGS").is_some() {
+                eprintln!("warning: CARGO_BUILD_RUSTFLAGS is set in this shell; cargo ignores it once {key} is set");
+            }
         }
         _ => report.push(format!(
             "note: {} has no rpath: put {} next to the program, or its directory on PATH",

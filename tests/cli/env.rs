@@ -289,3 +289,45 @@ fn a_library_outside_an_install_root_is_handed_on_as_its_lib_dir() {
     let vars = exported(tmp.path(), &run_with(&["env", "--for", "shell"], &told).expect(0).stdout);
     assert_eq!(vars, [("ONNXRUNTIME_DIR".to_string(), root.display().to_string())]);
 }
+
+#[test]
+fn the_written_rpath_keeps_the_projects_build_rustflags() {
+    // cargo takes [target.<triple>] rustflags *instead of* [build] rustflags: the table the rpath
+    // goes into must repeat them, or --write would silently turn the team's flags off.
+    let tmp = support::tempdir();
+    let root = install(tmp.path());
+    let project = tmp.path().join("project");
+    let manifest = project_locking(&project, "2.0.0-rc.15");
+    let home = tmp.path().join("cargo-home");
+    fs::create_dir_all(&home).unwrap();
+    fs::write(home.join("config.toml"), "[build]\nrustflags = [\"--cfg\", \"from_home\"]\n").unwrap();
+    let original = "# Team settings: keep this comment.\n[build]\n# every build\nrustflags = [\"-C\", \"target-cpu=native\"] # fast\n";
+    fs::create_dir_all(project.join(".cargo")).unwrap();
+    fs::write(project.join(".cargo/config.toml"), original).unwrap();
+    let write = || {
+        Run::new(&["env", "--for", "ort-sys", "--write", "--manifest-path", manifest.to_str().unwrap()])
+            .env("ONNXRUNTIME_DIR", &root)
+            .env("CARGO_HOME", &home)
+            .output()
+            .expect(0)
+    };
+    let ran = write();
+    ran.stderr_has("note: cargo uses [target.x86_64-unknown-linux-gnu] rustflags instead of [build] rustflags")
+        .stderr_has("--cfg from_home -C target-cpu=native");
+    let text = fs::read_to_string(project.join(".cargo/config.toml")).unwrap();
+    assert!(text.starts_with(original), "{text}");
+    let doc: toml_edit::DocumentMut = text.parse().unwrap();
+    let flags: Vec<&str> = doc["target"]["x86_64-unknown-linux-gnu"]["rustflags"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    let rpath = format!("link-arg=-Wl,-rpath,{}", root.join("lib").display());
+    assert_eq!(flags[..4], ["--cfg", "from_home", "-C", "target-cpu=native"], "{text}");
+    assert!(flags[4..].contains(&rpath.as_str()), "{text}");
+    // Again: nothing changes, and nothing is copied twice.
+    let ran = write();
+    assert!(!ran.stderr.contains("note: cargo uses"), "{}", ran.stderr);
+    assert_eq!(fs::read_to_string(project.join(".cargo/config.toml")).unwrap(), text);
+}
