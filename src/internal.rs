@@ -84,6 +84,12 @@ pub mod cli {
             .collect()
     }
 
+    /// The library directory the `env` source takes for `ONNXRUNTIME_DIR=<root>` (`lib/`, or `lib64/`
+    /// when only it holds the library); `None` when the root has neither.
+    pub fn library_dir_of(root: &Path) -> Option<std::path::PathBuf> {
+        crate::sources::env::library_dir_of(root)
+    }
+
     /// The SHA-256 (lowercase hex) and size of a file.
     pub fn sha256_of_file(path: &Path) -> std::io::Result<(String, u64)> {
         crate::fetch::sha256_of_file(path)

@@ -1,5 +1,6 @@
 //! Merging settings into a project's `.cargo/config.toml` with `toml_edit`, so everything already there
-//! — other keys, comments, layout, inline tables — stays as it was. Only the keys named are set.
+//! — other keys, comments, layout, inline tables — stays as it was. Only the keys named are set (a new
+//! `[target.<triple>] rustflags` list also repeats `[build] rustflags`, which it would otherwise shadow).
 
 use std::path::{Path, PathBuf};
 
@@ -90,11 +91,33 @@ impl ConfigFile {
         Ok(change)
     }
 
+    /// Removes `[env] name`, returning the value it had (`None` when it was not there).
+    pub fn remove_env(&mut self, name: &str) -> Result<Option<String>, String> {
+        let Some(env) = self.doc.get_mut("env") else { return Ok(None) };
+        let env = env.as_table_like_mut().ok_or_else(|| {
+            format!("{}: `env` is not a table; fix it first, nothing was written", self.path.display())
+        })?;
+        let Some(item) = env.remove(name) else { return Ok(None) };
+        // `NAME = { value = "…", force = true }` or `NAME = "…"`.
+        let value = item.as_table_like().and_then(|t| t.get("value")).unwrap_or(&item);
+        Ok(Some(value.as_str().map(String::from).unwrap_or_else(|| value.to_string().trim().to_string())))
+    }
+
     /// Makes `[target.<triple>] rustflags` carry `link_args` (each as `-C link-arg=…`: the rpath to
     /// `dir` the library's own build-script route emits), replacing any rpath there that points at
     /// another directory holding an ONNX Runtime library (two of them on the search path would load
     /// whichever comes first). A rustflags string is turned into a list.
-    pub fn set_rpath(&mut self, triple: &str, dir: &Path, link_args: &[String]) -> Result<Change, String> {
+    ///
+    /// cargo uses `target.<triple>.rustflags` *instead of* `build.rustflags`, so a list this call
+    /// creates would silently drop the latter: when the table had no rustflags (or only this rpath),
+    /// `build_flags` (see [`ConfigFile::build_rustflags`]) go first. The flag returned says they did.
+    pub fn set_rpath(
+        &mut self,
+        triple: &str,
+        dir: &Path,
+        link_args: &[String],
+        build_flags: &[String],
+    ) -> Result<(Change, bool), String> {
         let path = self.path.clone();
         let not_table =
             |what: &str| format!("{}: `{what}` is not a table; fix it first, nothing was written", path.display());
@@ -120,6 +143,10 @@ impl ConfigFile {
             },
         };
         let mut flags = without_ort_rpaths(&old, dir);
+        let keep_build_flags = !build_flags.is_empty() && without_link_args(&flags, link_args).is_empty();
+        if keep_build_flags {
+            flags.splice(0..0, build_flags.iter().cloned());
+        }
         for arg in link_args {
             let flag = format!("link-arg={arg}");
             if !flags.windows(2).any(|w| matches!(w, [c, f] if c == "-C" && *f == flag)) {
@@ -128,7 +155,7 @@ impl ConfigFile {
             }
         }
         if flags == old {
-            return Ok(Change::Unchanged);
+            return Ok((Change::Unchanged, false));
         }
         let mut array = Array::new();
         for f in &flags {
@@ -136,7 +163,50 @@ impl ConfigFile {
         }
         let change = if old.is_empty() { Change::Added } else { Change::Updated { old: old.join(" ") } };
         target.insert("rustflags", Item::Value(Value::Array(array)));
-        Ok(change)
+        Ok((change, keep_build_flags))
+    }
+
+    /// `build.rustflags` as cargo assembles them for a build run in `project_dir`: from
+    /// `$CARGO_HOME/config.toml`, then each `.cargo/config.toml` from the filesystem root down to the
+    /// project (this file as it is in memory), deeper files winning. As in cargo, lists are joined and
+    /// a string (split at whitespace) replaces what came before. Empty when a file other than this one
+    /// already sets `target.<triple>.rustflags`: cargo ignores `build.rustflags` for it already.
+    /// (`target.'cfg(…)'.rustflags` are not evaluated.) Unreadable or invalid files are passed over:
+    /// cargo reports those itself.
+    pub fn build_rustflags(&self, project_dir: &Path, cargo_home: Option<&Path>, triple: &str) -> BuildFlags {
+        let own_dir = self.path.parent();
+        let mut dirs: Vec<PathBuf> = project_dir.ancestors().map(|d| d.join(".cargo")).collect();
+        if let Some(home) = cargo_home
+            && !dirs.iter().any(|d| d == home)
+        {
+            dirs.push(home.to_path_buf());
+        }
+        let mut found = BuildFlags::default();
+        // Lowest precedence first.
+        for dir in dirs.iter().rev() {
+            let read;
+            let (path, doc) = if Some(dir.as_path()) == own_dir {
+                (self.path.clone(), &self.doc)
+            } else {
+                let Some(path) = cargo_reads(dir) else { continue };
+                let Some(doc) = std::fs::read_to_string(&path).ok().and_then(|t| t.parse::<DocumentMut>().ok()) else {
+                    continue;
+                };
+                if doc.get("target").and_then(|t| t.get(triple)).and_then(|t| t.get("rustflags")).is_some() {
+                    return BuildFlags::default();
+                }
+                read = doc;
+                (path, &read)
+            };
+            let Some(item) = doc.get("build").and_then(|b| b.get("rustflags")) else { continue };
+            match (item.as_str(), item.as_array()) {
+                (Some(text), _) => found.flags = text.split_whitespace().map(String::from).collect(),
+                (_, Some(list)) => found.flags.extend(list.iter().filter_map(|v| v.as_str().map(String::from))),
+                _ => continue,
+            }
+            found.from.push(path);
+        }
+        found
     }
 
     pub fn text(&self) -> String {
@@ -158,6 +228,33 @@ impl ConfigFile {
             format!("cannot replace {}: {e}", self.path.display())
         })
     }
+}
+
+/// The `build.rustflags` a target table must repeat to keep them, and the files they came from.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct BuildFlags {
+    pub flags: Vec<String>,
+    pub from: Vec<PathBuf>,
+}
+
+/// The config file cargo reads in a `.cargo` directory: the legacy `config` wins when both exist.
+fn cargo_reads(dir: &Path) -> Option<PathBuf> {
+    [dir.join("config"), dir.join("config.toml")].into_iter().find(|p| p.is_file())
+}
+
+/// `flags` without the `-C link-arg=<arg>` pairs (or `-Clink-arg=…` words) of `link_args`.
+fn without_link_args(flags: &[String], link_args: &[String]) -> Vec<String> {
+    let ours = |word: &str| word.strip_prefix("link-arg=").is_some_and(|arg| link_args.iter().any(|a| a == arg));
+    let mut kept = Vec::new();
+    let mut words = flags.iter().peekable();
+    while let Some(word) = words.next() {
+        if word == "-C" && words.peek().is_some_and(|next| ours(next)) {
+            words.next();
+        } else if !word.strip_prefix("-C").is_some_and(ours) {
+            kept.push(word.clone());
+        }
+    }
+    kept
 }
 
 /// `flags` without `-C link-arg=-Wl,-rpath,<d>` pairs (or `-Clink-arg=…` words) whose directory is not
@@ -204,10 +301,10 @@ mod tests {
         assert_eq!(file.set_env("ORT_PREFER_DYNAMIC_LINK", "1", "link the shared library").unwrap(), Change::Added);
         assert_eq!(file.set_env("FOO", "bar", "").unwrap(), Change::Unchanged);
         let args = ["-Wl,--disable-new-dtags".to_string(), "-Wl,-rpath,/new/lib".to_string()];
-        file.set_rpath("x86_64-unknown-linux-gnu", Path::new("/new/lib"), &args).unwrap();
+        file.set_rpath("x86_64-unknown-linux-gnu", Path::new("/new/lib"), &args, &[]).unwrap();
         assert_eq!(
-            file.set_rpath("x86_64-unknown-linux-gnu", Path::new("/new/lib"), &args).unwrap(),
-            Change::Unchanged
+            file.set_rpath("x86_64-unknown-linux-gnu", Path::new("/new/lib"), &args, &[]).unwrap(),
+            (Change::Unchanged, false)
         );
         file.save().unwrap();
         let text = std::fs::read_to_string(cargo.join("config.toml")).unwrap();
@@ -218,6 +315,61 @@ mod tests {
         assert!(text.contains("value = \"/new/lib\""), "{text}");
         assert!(text.contains("# link the shared library\nORT_PREFER_DYNAMIC_LINK = \"1\""), "{text}");
         assert!(text.contains("\"link-arg=-Wl,-rpath,/new/lib\""), "{text}");
+    }
+
+    #[test]
+    fn build_rustflags_are_assembled_as_cargo_does_and_kept_first() {
+        let tmp = tempfile::tempdir().unwrap();
+        let home = tmp.path().join("home");
+        let workspace = tmp.path().join("ws");
+        let project = workspace.join("app");
+        for dir in [&home, &workspace.join(".cargo"), &project.join(".cargo")] {
+            std::fs::create_dir_all(dir).unwrap();
+        }
+        let triple = "x86_64-unknown-linux-gnu";
+        std::fs::write(home.join("config.toml"), "[build]\nrustflags = [\"--cfg\", \"home\"]\n").unwrap();
+        std::fs::write(workspace.join(".cargo/config.toml"), "[build]\nrustflags = [\"--cfg\", \"ws\"]\n").unwrap();
+        let original = "# ours\n[build]\nrustflags = [\"-C\", \"target-cpu=native\"] # fast\n";
+        std::fs::write(project.join(".cargo/config.toml"), original).unwrap();
+        let file = ConfigFile::open(&project).unwrap();
+        // Lists join, the home directory's first and the project's last.
+        let flags = file.build_rustflags(&project, Some(&home), triple);
+        assert_eq!(flags.flags, ["--cfg", "home", "--cfg", "ws", "-C", "target-cpu=native"]);
+        assert_eq!(flags.from.len(), 3);
+        // A string replaces what a less specific file's string said (cargo refuses a string mixed with a list).
+        std::fs::write(home.join("config.toml"), "[build]\nrustflags = \"--cfg home\"\n").unwrap();
+        std::fs::write(workspace.join(".cargo/config.toml"), "[build]\nrustflags = \"--cfg a  --cfg b\"\n").unwrap();
+        let no_flags = tmp.path().join("ws/other");
+        let other = ConfigFile::open(&no_flags).unwrap();
+        assert_eq!(other.build_rustflags(&no_flags, Some(&home), triple).flags, ["--cfg", "a", "--cfg", "b"]);
+        // A target table elsewhere already overrides build.rustflags: nothing to keep.
+        std::fs::write(home.join("config.toml"), format!("[target.{triple}]\nrustflags = [\"-g\"]\n")).unwrap();
+        assert_eq!(file.build_rustflags(&project, Some(&home), triple), BuildFlags::default());
+
+        // Kept in front of the rpath when the table is new, once.
+        let mut file = ConfigFile::open(&project).unwrap();
+        let build = ["-C".to_string(), "target-cpu=native".to_string()];
+        let args = ["-Wl,-rpath,/new/lib".to_string()];
+        let (change, kept) = file.set_rpath(triple, Path::new("/new/lib"), &args, &build).unwrap();
+        assert_eq!((change, kept), (Change::Added, true));
+        assert_eq!(file.set_rpath(triple, Path::new("/new/lib"), &args, &build).unwrap(), (Change::Unchanged, false));
+        let text = file.text();
+        assert!(text.starts_with(original), "{text}");
+        assert!(text.contains(&format!("[target.{triple}]\nrustflags = [\"-C\", \"target-cpu=native\", \"-C\", \"link-arg=-Wl,-rpath,/new/lib\"]")), "{text}");
+
+        // A table holding only the rpath this tool wrote (before it kept build flags) gets them too;
+        // one with flags of the user's own does not: cargo was not using build.rustflags for it.
+        for (table, expected) in
+            [("[\"-C\", \"link-arg=-Wl,-rpath,/new/lib\"]", true), ("[\"-C\", \"opt-level=1\"]", false)]
+        {
+            std::fs::write(
+                project.join(".cargo/config.toml"),
+                format!("{original}[target.{triple}]\nrustflags = {table}\n"),
+            )
+            .unwrap();
+            let mut file = ConfigFile::open(&project).unwrap();
+            assert_eq!(file.set_rpath(triple, Path::new("/new/lib"), &args, &build).unwrap().1, expected, "{table}");
+        }
     }
 
     #[test]

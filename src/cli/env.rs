@@ -7,7 +7,8 @@
 //!   — the same rpath this crate's own build-script route emits — so `cargo run`, `cargo test` and the
 //!   binary run directly all load the library that was linked. `ORT_DYLIB_PATH` serves `ort`'s
 //!   `load-dynamic` feature.
-//! - `--for shell`: `export` lines (`ONNXRUNTIME_DIR`, `ORT_DYLIB_PATH`, the loader path variable).
+//! - `--for shell`: `export` lines (`ONNXRUNTIME_DIR` for an install root, else `ONNXRUNTIME_LIB_DIR` and
+//!   `ONNXRUNTIME_INCLUDE_DIR`; `ORT_DYLIB_PATH`; the loader path variable).
 //! - `--for cargo-config`: `[env]` entries pinning crates that use this library to that install.
 
 use std::ffi::OsString;
@@ -35,7 +36,7 @@ directories, else the checked download into the cache), then prints what makes a
 
   --for ort-sys        the variables the ort-sys release in Cargo.lock reads (ORT_LIB_LOCATION, ...),
                        plus run-time loading (LD_LIBRARY_PATH when printed, an rpath when written)
-  --for shell          export lines: ONNXRUNTIME_DIR, ORT_DYLIB_PATH, the loader path variable
+  --for shell          export lines: ONNXRUNTIME_DIR (or _LIB_DIR), ORT_DYLIB_PATH, the loader path variable
   --for cargo-config   [env] entries for .cargo/config.toml
 
 Options:
@@ -122,7 +123,9 @@ pub fn run(words: &[OsString]) -> Result<ExitCode, Failure> {
         (Consumer::OrtSys, Some((version, from))) => {
             let (rules, exact) = ort_sys::rules_for(&version);
             let pkg_config = rules.pkg_config_first && pkg_config_answers(&overrides, &target_triple);
-            let settings = ort_sys::build_settings(rules, library.root.as_deref(), &library.lib_dir, pkg_config);
+            // Those ort-sys releases that take a root append lib/ (never lib64/): a root only when that is it.
+            let root = library.root.as_deref().filter(|root| is_library_dir(&root.join("lib"), &library));
+            let settings = ort_sys::build_settings(rules, root, &library.lib_dir, pkg_config);
             let header = ort_sys_header(&version, &from, rules, exact);
             if write {
                 write_ort_sys(&project_dir, &header, &settings, &library, &target)
@@ -138,7 +141,7 @@ pub fn run(words: &[OsString]) -> Result<ExitCode, Failure> {
         (_, _) => {
             let entries = cargo_config_entries(&library, &target);
             if write {
-                write_entries(&project_dir, &entries)
+                write_entries(&project_dir, &entries, &target)
             } else {
                 println!("[env]");
                 for entry in &entries {
@@ -267,9 +270,23 @@ fn write_ort_sys(
         Os::Linux | Os::MacOs => {
             let dir = library.lib_dir.display().to_string();
             let args = internal::rpath_link_args(target, &dir);
-            let change = file.set_rpath(target.triple(), &library.lib_dir, &args).map_err(Failure::Error)?;
+            let build = file.build_rustflags(project_dir, host_env::cargo_home().as_deref(), target.triple());
+            let (change, kept) =
+                file.set_rpath(target.triple(), &library.lib_dir, &args, &build.flags).map_err(Failure::Error)?;
             let key = format!("[target.{}] rustflags", target.triple());
             report.push(describe(&key, "rpath", &library.lib_dir.display().to_string(), &change));
+            if kept {
+                let from: Vec<String> = build.from.iter().map(|p| p.display().to_string()).collect();
+                eprintln!(
+                    "note: cargo uses {key} instead of [build] rustflags, so yours were copied to the front of it: {} \
+                     (from {})",
+                    build.flags.join(" "),
+                    from.join(", ")
+                );
+            }
+            if host_env::var_os("CARGO_BUILD_RUSTFLAGS").is_some() {
+                eprintln!("warning: CARGO_BUILD_RUSTFLAGS is set in this shell; cargo ignores it once {key} is set");
+            }
         }
         _ => report.push(format!(
             "note: {} has no rpath: put {} next to the program, or its directory on PATH",
@@ -288,12 +305,22 @@ fn write_ort_sys(
     Ok(ExitCode::SUCCESS)
 }
 
-fn write_entries(project_dir: &Path, entries: &[Setting]) -> Result<ExitCode, Failure> {
+fn write_entries(project_dir: &Path, entries: &[Setting], target: &Target) -> Result<ExitCode, Failure> {
     let mut file = ConfigFile::open(project_dir).map_err(Failure::Error)?;
     let mut report = Vec::new();
     for entry in entries {
         let change = file.set_env(&entry.name, &entry.value, &entry.why).map_err(Failure::Error)?;
         report.push(describe("[env]", &entry.name, &entry.value, &change));
+    }
+    // A location variable of this target left from an earlier write would win over (LIB_DIR over DIR)
+    // or mix with the ones just written: the install may have moved from a root to a bare lib dir.
+    for base in ["ONNXRUNTIME_DIR", "ONNXRUNTIME_LIB_DIR", "ONNXRUNTIME_INCLUDE_DIR"] {
+        let name = our_name(base, target);
+        if !entries.iter().any(|e| e.name == name)
+            && let Some(old) = file.remove_env(&name).map_err(Failure::Error)?
+        {
+            report.push(format!("[env] {name}  (removed; was {old})"));
+        }
     }
     file.save().map_err(Failure::Error)?;
     println!("{} {}", if file.existed() { "updated" } else { "created" }, file.path.display());
@@ -333,17 +360,43 @@ fn our_name(base: &str, target: &Target) -> String {
     if target.is_cross() { format!("{base}_{}", target.triple().replace(['-', '.'], "_")) } else { base.to_string() }
 }
 
-fn location_setting(library: &Library, target: &Target) -> (String, PathBuf) {
-    match &library.root {
-        Some(root) => (our_name("ONNXRUNTIME_DIR", target), root.clone()),
-        None => (our_name("ONNXRUNTIME_LIB_DIR", target), library.lib_dir.clone()),
+/// Whether `dir` is the directory the probe took the library from. `lib_dir` may be a staged copy and
+/// `library_file` has its symlinks resolved, so either one matching (canonicalised) counts.
+fn is_library_dir(dir: &Path, library: &Library) -> bool {
+    let Ok(dir) = std::fs::canonicalize(dir) else { return false };
+    let used = [Some(library.lib_dir.as_path()), library.library_file.parent()];
+    used.into_iter().flatten().any(|used| std::fs::canonicalize(used).is_ok_and(|used| used == dir))
+}
+
+/// `library.root` when `ONNXRUNTIME_DIR=<root>` would make the next build link this same library: the
+/// directory the env source takes under it (lib/, else lib64/) is the one the probe used. A root is
+/// sometimes only the parent of the library directory (pkg-config's `libdir=/usr/lib/x86_64-linux-gnu`
+/// gives `/usr/lib`, `ONNXRUNTIME_LIB_DIR=…/build/Linux/Release` gives `…/build/Linux`): naming it
+/// would stop the next build with "has neither lib/ nor lib64/", or find another library.
+fn install_root(library: &Library) -> Option<&Path> {
+    let root = library.root.as_deref()?;
+    let lib = internal::library_dir_of(root)?;
+    is_library_dir(&lib, library).then_some(root)
+}
+
+/// The variables that point the next build at this library: `ONNXRUNTIME_DIR` for an install root,
+/// else `ONNXRUNTIME_LIB_DIR` with `ONNXRUNTIME_INCLUDE_DIR` when there are headers.
+fn location_settings(library: &Library, target: &Target) -> Vec<(String, PathBuf)> {
+    if let Some(root) = install_root(library) {
+        return vec![(our_name("ONNXRUNTIME_DIR", target), root.to_path_buf())];
     }
+    let mut settings = vec![(our_name("ONNXRUNTIME_LIB_DIR", target), library.lib_dir.clone())];
+    if let Some(include) = library.include_dir.as_ref().filter(|d| d.is_dir()) {
+        settings.push((our_name("ONNXRUNTIME_INCLUDE_DIR", target), include.clone()));
+    }
+    settings
 }
 
 fn shell_lines(library: &Library, target: &Target) -> String {
-    let (name, path) = location_setting(library, target);
     let mut out = format!("# ONNX Runtime {} for {} ({})\n", library.version, target.triple(), library.origin);
-    out.push_str(&format!("export {name}={}\n", quote(&path.display().to_string())));
+    for (name, path) in location_settings(library, target) {
+        out.push_str(&format!("export {name}={}\n", quote(&path.display().to_string())));
+    }
     out.push_str(&format!("export ORT_DYLIB_PATH={}\n", quote(&library.library_file.display().to_string())));
     if let Some(var) = loader_variable(target) {
         out.push_str(&prepend_line(var, &library.lib_dir));
@@ -352,16 +405,15 @@ fn shell_lines(library: &Library, target: &Target) -> String {
 }
 
 fn cargo_config_entries(library: &Library, target: &Target) -> Vec<Setting> {
-    let (name, path) = location_setting(library, target);
-    let mut entries = vec![Setting {
-        name,
-        value: path.display().to_string(),
-        why: format!(
-            "ONNX Runtime {} for {}: crates using onnxruntime-provision link this one",
-            library.version,
-            target.triple()
-        ),
-    }];
+    let why = format!(
+        "ONNX Runtime {} for {}: crates using onnxruntime-provision link this one",
+        library.version,
+        target.triple()
+    );
+    let mut entries: Vec<Setting> = location_settings(library, target)
+        .into_iter()
+        .map(|(name, path)| Setting { name, value: path.display().to_string(), why: why.clone() })
+        .collect();
     // `[env]` reaches every program `cargo run` starts; a cross target's library is no use to the host's.
     if !target.is_cross() {
         entries.push(Setting {

@@ -126,12 +126,13 @@ pub struct Setting {
     pub why: String,
 }
 
-/// The variables that make `ort-sys` (of `rules`) link the library in `lib_dir` (install root `root`
-/// when there is one). `pkg_config_answers`: `pkg-config libonnxruntime` currently finds something,
-/// which these ort-sys releases would prefer over `ORT_LIB_LOCATION`.
+/// The variables that make `ort-sys` (of `rules`) link the library in `lib_dir`. `root` is an install
+/// root whose `lib/` the caller checked to be that directory (its build script appends `lib/`); without
+/// one, `lib_dir` itself serves every release. `pkg_config_answers`: `pkg-config libonnxruntime`
+/// currently finds something, which these ort-sys releases would prefer over `ORT_LIB_LOCATION`.
 pub fn build_settings(rules: &Rules, root: Option<&Path>, lib_dir: &Path, pkg_config_answers: bool) -> Vec<Setting> {
     let location: PathBuf = match (rules.location, root) {
-        (Location::Root, Some(root)) if root.join("lib") == lib_dir => root.to_path_buf(),
+        (Location::Root, Some(root)) => root.to_path_buf(),
         _ => lib_dir.to_path_buf(),
     };
     let mut settings = vec![Setting {

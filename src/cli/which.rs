@@ -4,7 +4,7 @@
 use std::ffi::OsString;
 use std::process::ExitCode;
 
-use onnxruntime_provision::{Attempt, Survey, Verdict};
+use onnxruntime_provision::{Attempt, Error, SourceKind, Survey, Verdict};
 
 use crate::Failure;
 use crate::args::{self, Opt};
@@ -64,7 +64,7 @@ pub fn render(survey: &Survey, fetch_command: &str) -> String {
     let order: Vec<&str> = report.sources.iter().map(|s| s.as_str()).collect();
     out.push_str(&format!("\nsources, in order: {}\n\n", order.join(", ")));
     for (index, attempt) in report.attempts.iter().enumerate() {
-        let mark = mark(attempt, chosen == Some(index));
+        let mark = mark(attempt, chosen == Some(index), stops_the_build(survey, attempt));
         out.push_str(&format!(
             "{mark:<9} {:<10}  {}\n{:22}{}\n",
             attempt.source.as_str(),
@@ -101,14 +101,21 @@ pub fn render(survey: &Survey, fetch_command: &str) -> String {
     out
 }
 
-fn mark(attempt: &Attempt, chosen: bool) -> &'static str {
+/// Whether a build would stop at this attempt: the survey's error is a variable naming a bad location
+/// (`Error::BadVariable`), and the env source, the only one that reads those variables, recorded this
+/// attempt on it. The attempt's text is not looked at: any source's location may read like a variable.
+fn stops_the_build(survey: &Survey, attempt: &Attempt) -> bool {
+    attempt.source == SourceKind::Env
+        && matches!(survey.error, Some(Error::BadVariable { .. }))
+        && !matches!(attempt.verdict, Verdict::Accepted { .. } | Verdict::Skipped { .. })
+}
+
+fn mark(attempt: &Attempt, chosen: bool, stops_the_build: bool) -> &'static str {
     match &attempt.verdict {
         _ if chosen => "[picked]",
         Verdict::Accepted { .. } => "[ok]",
         // A variable naming an empty place is a refusal: a build stops on it.
-        Verdict::NotFound { .. } if attempt.location.starts_with("ONNXRUNTIME_") && attempt.location.contains(':') => {
-            "[refused]"
-        }
+        Verdict::NotFound { .. } if stops_the_build => "[refused]",
         Verdict::Skipped { .. } | Verdict::NotFound { .. } => "[-]",
         Verdict::WouldDownload { .. } => "[fetch]",
         _ => "[refused]",

@@ -56,7 +56,7 @@ pub(crate) struct HttpSettings {
     pub backoff_cap: Duration,
     pub max_redirects: u32,
     pub proxies: Proxies,
-    /// Roots trusted on top of the OS store (`SSL_CERT_FILE`, `ONNXRUNTIME_CA_BUNDLE`).
+    /// Roots trusted on top of the OS store (`SSL_CERT_FILE`, `SSL_CERT_DIR`, `ONNXRUNTIME_CA_BUNDLE`).
     pub extra_roots: Vec<RootFile>,
     pub user_agent: String,
     /// A body longer than this is cut off and refused (a mirror streaming without end must not fill
@@ -67,7 +67,7 @@ pub(crate) struct HttpSettings {
 impl HttpSettings {
     /// Reads `https_proxy`/`HTTPS_PROXY`, `all_proxy`/`ALL_PROXY` (http://, https://, socks4://, socks5://,
     /// socks5h://), `http_proxy`/`HTTP_PROXY` (for http:// URLs only), `no_proxy`/`NO_PROXY`, `SSL_CERT_FILE`,
-    /// `ONNXRUNTIME_CA_BUNDLE` and `ONNXRUNTIME_HTTP_TIMEOUT` (seconds, may be fractional). `timeout` (from
+    /// `SSL_CERT_DIR`, `ONNXRUNTIME_CA_BUNDLE` and `ONNXRUNTIME_HTTP_TIMEOUT` (seconds, may be fractional). `timeout` (from
     /// the builder) applies when the variable is unset; the default is 30 s. A value that is set but
     /// unusable is an error naming the variable, never a silent fallback.
     pub(crate) fn from_vars(vars: &Vars<'_>, timeout: Option<Duration>) -> Result<HttpSettings, DownloadError> {
@@ -76,10 +76,15 @@ impl HttpSettings {
             None => timeout.unwrap_or(DEFAULT_TIMEOUT),
         };
         let proxies = Proxies::from_vars(vars)?;
-        // rustls-native-certs reads SSL_CERT_FILE from the process environment; reading it here too makes
-        // an injected environment behave the same (a root listed twice is harmless).
+        // Each adds to the OS store (see `tls`); none replaces it, as OpenSSL's SSL_CERT_FILE would.
         let mut extra_roots = Vec::new();
-        for var in [vars.plain("SSL_CERT_FILE"), vars.get(CA_BUNDLE_VAR)].into_iter().flatten() {
+        if let Some(var) = vars.plain("SSL_CERT_FILE") {
+            extra_roots.push(RootFile::read(&var)?);
+        }
+        if let Some(var) = vars.plain("SSL_CERT_DIR") {
+            extra_roots.extend(RootFile::read_dirs(&var)?);
+        }
+        if let Some(var) = vars.get(CA_BUNDLE_VAR) {
             extra_roots.push(RootFile::read(&var)?);
         }
         Ok(HttpSettings {

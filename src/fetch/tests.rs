@@ -533,6 +533,95 @@ fn an_unusable_ca_bundle_is_an_error_naming_the_variable() {
     }
 }
 
+#[test]
+fn extra_roots_are_added_to_the_os_store_never_replacing_it() {
+    let store = tls::os_store();
+    assert!(!store.is_empty(), "this machine has no CA store: apt-get install ca-certificates");
+    let server = Server::https(pki().server_config(Leaf::Good));
+    server.route("/f", Reply::ok("trusted"));
+    let (_dir, ca) = ca_file();
+    let settings = quick(&[("ONNXRUNTIME_CA_BUNDLE", &ca)]);
+    let ureq::tls::RootCerts::Specific(roots) = tls::root_certs(&settings.extra_roots) else {
+        panic!("an extra root gives a list of roots");
+    };
+    let ders = |certs: &[ureq::tls::Certificate<'static>]| certs.iter().map(|c| c.der().to_vec()).collect::<Vec<_>>();
+    // The public roots, then the test CA.
+    assert_eq!(ders(&roots[..store.len()]), ders(store));
+    assert_eq!(ders(&roots[store.len()..]), ders(&settings.extra_roots[0].certs));
+    assert_eq!(to_vec(&server.url("/f"), &settings).unwrap().value, b"trusted");
+    // With no OS store, Mozilla's roots are the public ones the CA joins.
+    assert_eq!(tls::roots(&[], &settings.extra_roots).len(), webpki_roots::TLS_SERVER_ROOTS.len() + 1);
+}
+
+#[test]
+fn mozillas_roots_are_handed_to_rustls_as_the_same_anchors() {
+    let certs = tls::roots(&[], &[]);
+    let mut store = rustls::RootCertStore::empty();
+    let parsed = store
+        .add_parsable_certificates(certs.iter().map(|c| rustls::pki_types::CertificateDer::from(c.der().to_vec())));
+    assert_eq!(parsed, (webpki_roots::TLS_SERVER_ROOTS.len(), 0));
+    assert_eq!(store.roots, webpki_roots::TLS_SERVER_ROOTS);
+    // Name constraints (a few national CAs carry them) survive too.
+    assert!(store.roots.iter().any(|anchor| anchor.name_constraints.is_some()));
+}
+
+/// What a parent run of the test below tells its child run.
+#[allow(clippy::disallowed_methods, reason = "a child test process reads what its parent set")]
+fn told_by_parent(name: &str) -> Option<String> {
+    std::env::var(name).ok()
+}
+
+/// rustls-native-certs' `load_native_certs` reads a process's SSL_CERT_FILE/SSL_CERT_DIR *instead of*
+/// the OS store, so a corporate CA there dropped every public root. The process environment can only
+/// be set for a child, so the test runs itself again with both set.
+#[cfg(all(unix, not(target_os = "macos")))]
+#[test]
+fn the_os_store_ignores_the_process_ssl_cert_variables() {
+    const SIZE: &str = "ORT_PROVISION_TEST_OS_STORE_SIZE";
+    if let Some(expected) = told_by_parent(SIZE) {
+        assert_eq!(tls::load_os_store().len().to_string(), expected, "with SSL_CERT_FILE and SSL_CERT_DIR set");
+        return;
+    }
+    let size = tls::load_os_store().len();
+    assert!(size > 1, "this machine has no CA store: apt-get install ca-certificates");
+    let (dir, ca) = ca_file();
+    let output = std::process::Command::new(std::env::current_exe().unwrap())
+        .args(["--exact", "fetch::tests::the_os_store_ignores_the_process_ssl_cert_variables"])
+        .env(SIZE, size.to_string())
+        .env("SSL_CERT_FILE", &ca)
+        .env("SSL_CERT_DIR", dir.path())
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success() && stdout.contains("1 passed"),
+        "{stdout}{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+#[test]
+fn ssl_cert_dir_adds_its_certificates_and_is_watched() {
+    let server = Server::https(pki().server_config(Leaf::Good));
+    server.route("/f", Reply::ok("trusted"));
+    let (dir, _ca) = ca_file();
+    let dir = dir.path().to_str().unwrap();
+    let env = Env::from_vars([("SSL_CERT_DIR", format!("/nonexistent-certs::{dir}"))]);
+    let vars = Vars::new(&env, TARGET);
+    // A missing directory in the list is named, as any unusable setting is.
+    let error = HttpSettings::from_vars(&vars, None).unwrap_err();
+    assert!(error.to_string().starts_with("SSL_CERT_DIR") && error.to_string().contains("/nonexistent"), "{error}");
+    // `rerun-if-env-changed` covers it: the probe prints one for every name looked up.
+    assert!(vars.seen().iter().any(|name| name == "SSL_CERT_DIR"), "{:?}", vars.seen());
+
+    let settings = quick(&[("SSL_CERT_DIR", dir)]);
+    assert_eq!(settings.extra_roots.len(), 1);
+    assert_eq!(to_vec(&server.url("/f"), &settings).unwrap().value, b"trusted");
+    let empty = tempfile::tempdir().unwrap();
+    let error = settings_from(&[("SSL_CERT_DIR", empty.path().to_str().unwrap())]).unwrap_err();
+    assert!(error.to_string().contains("holds no PEM certificate"), "{error}");
+}
+
 // ---- proxies ----
 
 #[test]

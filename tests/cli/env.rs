@@ -172,3 +172,162 @@ fn a_release_older_than_the_locked_ort_sys_needs_is_refused() {
     let ran = with_install(&["env", "--for", "ort-sys", "--manifest-path", rc10.to_str().unwrap()], &old).expect(1);
     ran.stderr_has("wrong version: 1.20.0").stderr_has("`>=1.22`");
 }
+
+/// The `ONNXRUNTIME_*` variables that `export` lines set once a shell evaluates them.
+fn exported(tmp: &Path, lines: &str) -> Vec<(String, String)> {
+    let script = tmp.join("exports.sh");
+    fs::write(&script, lines).unwrap();
+    let output = Command::new("sh")
+        .arg("-c")
+        .arg(r#". "$1" && env"#)
+        .arg("sh")
+        .arg(&script)
+        .env_clear()
+        .env("PATH", "/usr/bin:/bin")
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let mut vars: Vec<(String, String)> = String::from_utf8(output.stdout)
+        .unwrap()
+        .lines()
+        .filter(|l| l.starts_with("ONNXRUNTIME_"))
+        .filter_map(|l| l.split_once('=').map(|(k, v)| (k.to_string(), v.to_string())))
+        .collect();
+    vars.sort();
+    vars
+}
+
+/// A run with only these `ONNXRUNTIME_*` variables (and no pkg-config): what the next build sees.
+fn run_with(args: &[&str], vars: &[(String, String)]) -> Ran {
+    let mut run = Run::new(args).env("ONNXRUNTIME_SOURCES", "env");
+    for (name, value) in vars {
+        run = run.env(name, value);
+    }
+    run.output()
+}
+
+#[test]
+fn a_library_outside_an_install_root_is_handed_on_as_its_lib_dir() {
+    assert!(support::which("pkg-config"), "pkg-config is not installed: apt-get install pkg-config");
+    let tmp = support::tempdir();
+    // Debian's layout: the .pc's libdir is a multiarch directory, whose parent (`usr/lib`) is no
+    // install root: it has neither lib/ nor lib64/.
+    let usr = tmp.path().join("usr");
+    let multiarch = usr.join("lib/x86_64-linux-gnu");
+    support::build_standin(&multiarch, "1.22.0", X86_64);
+    support::symlink("libonnxruntime.so.1.22.0", &multiarch.join("libonnxruntime.so"));
+    let include = usr.join("include/onnxruntime");
+    fs::create_dir_all(&include).unwrap();
+    fs::write(include.join("onnxruntime_c_api.h"), "#define ORT_API_VERSION 22\n").unwrap();
+    let pc = multiarch.join("pkgconfig");
+    fs::create_dir_all(&pc).unwrap();
+    fs::write(
+        pc.join("libonnxruntime.pc"),
+        format!(
+            "prefix={}\nlibdir=${{prefix}}/lib/x86_64-linux-gnu\nincludedir=${{prefix}}/include/onnxruntime\n\n\
+             Name: onnxruntime\nDescription: x\nVersion: 1.22.0\nLibs: -L${{libdir}} -lonnxruntime\nCflags: -I${{includedir}}\n",
+            usr.display()
+        ),
+    )
+    .unwrap();
+    let from_pkg_config = |args: &[&str]| Run::new(args).env("PKG_CONFIG_PATH", &pc).output();
+
+    let ran = from_pkg_config(&["env", "--for", "shell"]).expect(0);
+    ran.stderr_has("from pkg-config libonnxruntime");
+    let vars = exported(tmp.path(), &ran.stdout);
+    let expected = |lib: &Path, include: Option<&Path>| {
+        let mut vars = vec![("ONNXRUNTIME_LIB_DIR".to_string(), lib.display().to_string())];
+        vars.extend(include.map(|i| ("ONNXRUNTIME_INCLUDE_DIR".to_string(), i.display().to_string())));
+        vars.sort();
+        vars
+    };
+    assert_eq!(vars, expected(&multiarch, Some(&include)), "{}", ran.stdout);
+    // The next build, told only that, finds the same library.
+    run_with(&["env", "--for", "shell"], &vars).expect(0).stderr_has("from ONNXRUNTIME_LIB_DIR=");
+
+    // Written into .cargo/config.toml: the same names, and a stale ONNXRUNTIME_DIR (what earlier
+    // releases of this command wrote here) is dropped rather than left to confuse the next build.
+    let project = tmp.path().join("project");
+    let manifest = project_locking(&project, "2.0.0-rc.2");
+    fs::create_dir_all(project.join(".cargo")).unwrap();
+    fs::write(project.join(".cargo/config.toml"), "[env]\n# kept\nFOO = \"1\"\nONNXRUNTIME_DIR = \"/usr/lib\"\n")
+        .unwrap();
+    let ran =
+        from_pkg_config(&["env", "--for", "cargo-config", "--write", "--manifest-path", manifest.to_str().unwrap()])
+            .expect(0);
+    ran.stdout_has("[env] ONNXRUNTIME_DIR  (removed; was /usr/lib)");
+    let text = fs::read_to_string(project.join(".cargo/config.toml")).unwrap();
+    let doc: toml_edit::DocumentMut = text.parse().unwrap();
+    let mut written: Vec<(String, String)> = doc["env"]
+        .as_table()
+        .unwrap()
+        .iter()
+        .filter(|(k, _)| k.starts_with("ONNXRUNTIME_"))
+        .map(|(k, v)| (k.to_string(), v.as_str().unwrap().to_string()))
+        .collect();
+    written.sort();
+    assert_eq!(written, expected(&multiarch, Some(&include)), "{text}");
+    assert!(text.contains("# kept\nFOO = \"1\""), "{text}");
+
+    // ort-sys releases that append lib/ to ORT_LIB_LOCATION get the library directory itself.
+    let ran = from_pkg_config(&["env", "--for", "ort-sys", "--manifest-path", manifest.to_str().unwrap()]).expect(0);
+    ran.stdout_has(&format!("export ORT_LIB_LOCATION='{}'\n", multiarch.display()));
+
+    // A build tree named by ONNXRUNTIME_LIB_DIR: its parent (`build/Linux`) is no install root either.
+    let release = tmp.path().join("onnxruntime/build/Linux/Release");
+    support::build_standin(&release, "1.22.0", X86_64);
+    support::symlink("libonnxruntime.so.1.22.0", &release.join("libonnxruntime.so"));
+    let told = vec![("ONNXRUNTIME_LIB_DIR".to_string(), release.display().to_string())];
+    let ran = run_with(&["env", "--for", "shell"], &told).expect(0);
+    let vars = exported(tmp.path(), &ran.stdout);
+    assert_eq!(vars, expected(&release, None), "{}", ran.stdout);
+    run_with(&["env", "--for", "shell"], &vars).expect(0);
+
+    // An official install named by its lib dir alone still gets its root, which names the same library.
+    let root = install(tmp.path());
+    let told = vec![("ONNXRUNTIME_LIB_DIR".to_string(), root.join("lib").display().to_string())];
+    let vars = exported(tmp.path(), &run_with(&["env", "--for", "shell"], &told).expect(0).stdout);
+    assert_eq!(vars, [("ONNXRUNTIME_DIR".to_string(), root.display().to_string())]);
+}
+
+#[test]
+fn the_written_rpath_keeps_the_projects_build_rustflags() {
+    // cargo takes [target.<triple>] rustflags *instead of* [build] rustflags: the table the rpath
+    // goes into must repeat them, or --write would silently turn the team's flags off.
+    let tmp = support::tempdir();
+    let root = install(tmp.path());
+    let project = tmp.path().join("project");
+    let manifest = project_locking(&project, "2.0.0-rc.15");
+    let home = tmp.path().join("cargo-home");
+    fs::create_dir_all(&home).unwrap();
+    fs::write(home.join("config.toml"), "[build]\nrustflags = [\"--cfg\", \"from_home\"]\n").unwrap();
+    let original = "# Team settings: keep this comment.\n[build]\n# every build\nrustflags = [\"-C\", \"target-cpu=native\"] # fast\n";
+    fs::create_dir_all(project.join(".cargo")).unwrap();
+    fs::write(project.join(".cargo/config.toml"), original).unwrap();
+    let write = || {
+        Run::new(&["env", "--for", "ort-sys", "--write", "--manifest-path", manifest.to_str().unwrap()])
+            .env("ONNXRUNTIME_DIR", &root)
+            .env("CARGO_HOME", &home)
+            .output()
+            .expect(0)
+    };
+    let ran = write();
+    ran.stderr_has("note: cargo uses [target.x86_64-unknown-linux-gnu] rustflags instead of [build] rustflags")
+        .stderr_has("--cfg from_home -C target-cpu=native");
+    let text = fs::read_to_string(project.join(".cargo/config.toml")).unwrap();
+    assert!(text.starts_with(original), "{text}");
+    let doc: toml_edit::DocumentMut = text.parse().unwrap();
+    let flags: Vec<&str> = doc["target"]["x86_64-unknown-linux-gnu"]["rustflags"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    let rpath = format!("link-arg=-Wl,-rpath,{}", root.join("lib").display());
+    assert_eq!(flags[..4], ["--cfg", "from_home", "-C", "target-cpu=native"], "{text}");
+    assert!(flags[4..].contains(&rpath.as_str()), "{text}");
+    // Again: nothing changes, and nothing is copied twice.
+    let ran = write();
+    assert!(!ran.stderr.contains("note: cargo uses"), "{}", ran.stderr);
+    assert_eq!(fs::read_to_string(project.join(".cargo/config.toml")).unwrap(), text);
+}

@@ -86,3 +86,33 @@ fn nothing_acceptable_exits_1() {
         .expect(1);
     ran.stdout_has("[refused] download").stdout_has("offline (ONNXRUNTIME_OFFLINE=1)").stdout_has("a build would fail");
 }
+
+#[test]
+fn only_a_location_a_variable_named_is_refused_for_being_empty() {
+    // pkg-config names a directory whose (relative) name reads like a variable's location,
+    // `ONNXRUNTIME_…:…`, and that holds no library: a miss the build moves past, not a refusal.
+    assert!(support::which("pkg-config"), "pkg-config is not installed: apt-get install pkg-config");
+    let tmp = support::tempdir();
+    let look_alike = "ONNXRUNTIME_OLD:copy";
+    fs::create_dir_all(tmp.path().join(look_alike)).unwrap();
+    let pc = tmp.path().join("pc");
+    fs::create_dir_all(&pc).unwrap();
+    fs::write(
+        pc.join("libonnxruntime.pc"),
+        format!("libdir={look_alike}\n\nName: onnxruntime\nDescription: x\nVersion: 1.22.0\nLibs: -L${{libdir}} -lonnxruntime\n"),
+    )
+    .unwrap();
+    let which = || {
+        Run::new(&["which", "--target", X86_64])
+            .dir(tmp.path())
+            .env("ONNXRUNTIME_SOURCES", "env,pkg-config")
+            .env("PKG_CONFIG_PATH", &pc)
+    };
+    let ran = which().output().expect(1);
+    ran.stdout_has(&format!("[-]       pkg-config  {look_alike}")).stdout_has("a build would fail");
+    assert!(!ran.stdout.contains("[refused]"), "{}", ran.stdout);
+
+    // The same empty place named by ONNXRUNTIME_LIB_DIR is what a build stops at.
+    let ran = which().env("ONNXRUNTIME_LIB_DIR", tmp.path().join(look_alike)).output().expect(1);
+    ran.stdout_has("[refused] env").stdout_has("a build would stop with this error");
+}
