@@ -90,8 +90,9 @@ TOML
     : >"$dir/src/lib.rs"
     log "building ort-sys 2.0.0-rc.15's build script (features $features)"
     (cd "$dir" && env -u ORT_LIB_LOCATION -u ORT_LIB_PATH cargo build --quiet)
-    # Named after its source file (build/main.rs): build-script-main.
-    find "$dir/target/debug/build" -maxdepth 2 -type f -name 'build-script-*' -executable | head -1
+    # Named after its source file (build/main.rs): build-script-main, in ort-sys's own build dir (with
+    # the download features, ring and others have build scripts too).
+    find "$dir/target/debug/build" -maxdepth 2 -type f -path '*/ort-sys-*/build-script-*' -executable | head -1
 }
 ortsys_script=$(ortsys_reference "$work/ort-sys-reference" '"std"')
 [[ -n $ortsys_script ]] || { log "ort-sys's build script was not built"; exit 1; }
