@@ -57,8 +57,9 @@ pub(crate) fn candidate(vars: &Vars<'_>, cross: bool) -> Result<Candidate, Verdi
         .map_err(verdict_of)?;
     let pc_dir = pc_file_dir(vars, cross);
     let beside_lib = pc_dir.as_deref().and_then(Path::parent).filter(|d| d.file_name().is_some_and(|n| n == "lib"));
-    // A .pc whose library is nowhere to be found is a miss the search moves past, not a refusal.
-    let (lib_dir, corrected) = pick(&library.link_paths, beside_lib, holds_library).ok_or_else(|| Verdict::NotFound {
+    // pkg-config answered, but with no usable place: unusable (not "not found": ort-sys and others
+    // that ask pkg-config first would still get this answer).
+    let (lib_dir, corrected) = pick(&library.link_paths, beside_lib, holds_library).ok_or_else(|| Verdict::Unusable {
         detail: format!(
             "{PACKAGE}.pc names library dirs {:?}, and neither they nor the lib/ beside the .pc hold libonnxruntime",
             library.link_paths

@@ -90,7 +90,8 @@ fn nothing_acceptable_exits_1() {
 #[test]
 fn only_a_location_a_variable_named_is_refused_for_being_empty() {
     // pkg-config names a directory whose (relative) name reads like a variable's location,
-    // `ONNXRUNTIME_…:…`, and that holds no library: a miss the build moves past, not a refusal.
+    // `ONNXRUNTIME_…:…`, and that holds no library: refused as unusable, a candidate the build moves
+    // past — not the variable-named refusal a build stops at.
     assert!(support::which("pkg-config"), "pkg-config is not installed: apt-get install pkg-config");
     let tmp = support::tempdir();
     let look_alike = "ONNXRUNTIME_OLD:copy";
@@ -109,10 +110,10 @@ fn only_a_location_a_variable_named_is_refused_for_being_empty() {
             .env("PKG_CONFIG_PATH", &pc)
     };
     let ran = which().output().expect(1);
-    ran.stdout_has("[-]       pkg-config  pkg-config libonnxruntime")
+    ran.stdout_has("[refused] pkg-config  pkg-config libonnxruntime")
         .stdout_has(look_alike)
         .stdout_has("a build would fail");
-    assert!(!ran.stdout.contains("[refused]"), "{}", ran.stdout);
+    assert!(!ran.stdout.contains("a build would stop with this error"), "{}", ran.stdout);
 
     // The same empty place named by ONNXRUNTIME_LIB_DIR is what a build stops at.
     let ran = which().env("ONNXRUNTIME_LIB_DIR", tmp.path().join(look_alike)).output().expect(1);
