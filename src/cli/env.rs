@@ -68,12 +68,7 @@ enum Consumer {
 
 pub fn run(words: &[OsString]) -> Result<ExitCode, Failure> {
     let usage = Failure::usage(USAGE);
-    let args = args::parse(words, &OPTIONS).map_err(&usage)?;
-    if args.help {
-        println!("{USAGE}");
-        return Ok(ExitCode::SUCCESS);
-    }
-    args.no_positionals().map_err(&usage)?;
+    let Some(args) = crate::command_args(words, &OPTIONS, USAGE)? else { return Ok(ExitCode::SUCCESS) };
     let consumer = match args.text("--for").map_err(&usage)? {
         Some("ort-sys") => Consumer::OrtSys,
         Some("shell") => Consumer::Shell,

@@ -43,12 +43,7 @@ const OPTIONS: [Opt; 5] = [
 
 pub fn run(words: &[OsString]) -> Result<ExitCode, Failure> {
     let usage = Failure::usage(USAGE);
-    let args = args::parse(words, &OPTIONS).map_err(&usage)?;
-    if args.help {
-        println!("{USAGE}");
-        return Ok(ExitCode::SUCCESS);
-    }
-    args.no_positionals().map_err(&usage)?;
+    let Some(args) = crate::command_args(words, &OPTIONS, USAGE)? else { return Ok(ExitCode::SUCCESS) };
     let mut targets: Vec<String> = args.texts("--target").map_err(&usage)?.into_iter().map(String::from).collect();
     if targets.is_empty() {
         targets.push(crate::project::default_target(&std::env::current_dir().unwrap_or_default()));

@@ -53,6 +53,22 @@ impl Failure {
     }
 }
 
+/// The options of a command that takes no positional arguments; `None` when `--help` was answered.
+pub fn command_args(
+    words: &[OsString],
+    options: &[args::Opt],
+    usage: &'static str,
+) -> Result<Option<args::Parsed>, Failure> {
+    let fail = Failure::usage(usage);
+    let args = args::parse(words, options).map_err(&fail)?;
+    if args.help {
+        println!("{usage}");
+        return Ok(None);
+    }
+    args.no_positionals().map_err(&fail)?;
+    Ok(Some(args))
+}
+
 impl From<onnxruntime_provision::Error> for Failure {
     fn from(error: onnxruntime_provision::Error) -> Failure {
         Failure::Error(error.to_string())

@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use onnxruntime_provision::{Attempt, Error, SourceKind, Survey, Verdict};
 
 use crate::Failure;
-use crate::args::{self, Opt};
+use crate::args::Opt;
 use crate::project;
 use crate::settings::Overrides;
 
@@ -28,12 +28,7 @@ const OPTIONS: [Opt; 3] = [Opt::value("--target"), Opt::value("--version"), Opt:
 
 pub fn run(words: &[OsString]) -> Result<ExitCode, Failure> {
     let usage = Failure::usage(USAGE);
-    let args = args::parse(words, &OPTIONS).map_err(&usage)?;
-    if args.help {
-        println!("{USAGE}");
-        return Ok(ExitCode::SUCCESS);
-    }
-    args.no_positionals().map_err(&usage)?;
+    let Some(args) = crate::command_args(words, &OPTIONS, USAGE)? else { return Ok(ExitCode::SUCCESS) };
     let target = match args.text("--target").map_err(&usage)? {
         Some(t) => t.to_string(),
         None => project::default_target(&std::env::current_dir().unwrap_or_default()),

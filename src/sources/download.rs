@@ -224,19 +224,7 @@ mod provide {
                     fetch::fetch(&self.url, settings, progress, |body| save(body, &saved).map(|_| None))
                 }
             };
-            let fetched = fetched.map_err(|e| match e {
-                FetchError::Download(e) => e,
-                FetchError::Consumer(e) => self.archive_failure(e),
-            })?;
-            if fetched.sha256 != artifact.sha256 {
-                return Err(DownloadError::ChecksumMismatch {
-                    url: self.url.clone(),
-                    expected: artifact.sha256.clone(),
-                    actual: fetched.sha256,
-                    bytes: fetched.bytes,
-                    content_type: fetched.content_type,
-                });
-            }
+            let fetched = self.verified(fetched)?;
             if let Some(content_fault) = fetched.value {
                 return Err(self.archive_failure(content_fault));
             }
@@ -298,19 +286,7 @@ mod provide {
             let partial = folder.join(format!(".{}.partial-{}", artifact.asset, std::process::id()));
             let result = (|| {
                 let fetched =
-                    fetch::fetch(&self.url, &settings, progress, |body| save(body, &partial)).map_err(|e| match e {
-                        FetchError::Download(e) => e,
-                        FetchError::Consumer(e) => self.archive_failure(e),
-                    })?;
-                if fetched.sha256 != artifact.sha256 {
-                    return Err(DownloadError::ChecksumMismatch {
-                        url: self.url.clone(),
-                        expected: artifact.sha256.clone(),
-                        actual: fetched.sha256,
-                        bytes: fetched.bytes,
-                        content_type: fetched.content_type,
-                    });
-                }
+                    self.verified(fetch::fetch(&self.url, &settings, progress, |body| save(body, &partial)))?;
                 std::fs::rename(&partial, &dest).map_err(|source| DownloadError::Cache {
                     action: "move the verified archive into the mirror folder as".into(),
                     path: dest.clone(),
@@ -325,6 +301,27 @@ mod provide {
                     Err(e)
                 }
             }
+        }
+
+        /// A fetch's outcome, with its bytes checked against the pinned SHA-256.
+        fn verified<T>(
+            &self,
+            fetched: Result<fetch::Fetched<T>, FetchError<ArchiveError>>,
+        ) -> Result<fetch::Fetched<T>, DownloadError> {
+            let fetched = fetched.map_err(|e| match e {
+                FetchError::Download(e) => e,
+                FetchError::Consumer(e) => self.archive_failure(e),
+            })?;
+            if fetched.sha256 != self.artifact.sha256 {
+                return Err(DownloadError::ChecksumMismatch {
+                    url: self.url.clone(),
+                    expected: self.artifact.sha256.clone(),
+                    actual: fetched.sha256,
+                    bytes: fetched.bytes,
+                    content_type: fetched.content_type,
+                });
+            }
+            Ok(fetched)
         }
 
         /// Local write failures (a full disk) are cache errors; everything else is the archive's fault.

@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use crate::Failure;
-use crate::args::{self, Opt};
+use crate::args::Opt;
 use crate::lockfile::Lock;
 use crate::project::{self, PackageFacts};
 use crate::settings;
@@ -91,12 +91,7 @@ pub struct Project {
 
 pub fn run(words: &[OsString]) -> Result<ExitCode, Failure> {
     let usage = Failure::usage(USAGE);
-    let args = args::parse(words, &OPTIONS).map_err(&usage)?;
-    if args.help {
-        println!("{USAGE}");
-        return Ok(ExitCode::SUCCESS);
-    }
-    args.no_positionals().map_err(&usage)?;
+    let Some(args) = crate::command_args(words, &OPTIONS, USAGE)? else { return Ok(ExitCode::SUCCESS) };
     let cwd = std::env::current_dir().map_err(|e| Failure::Error(format!("no current directory: {e}")))?;
     let binary = args.path("--binary");
     let given_target = args.text("--target").map_err(&usage)?.map(String::from);
