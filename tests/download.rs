@@ -21,8 +21,7 @@ fn downloads_verifies_unpacks_stages_and_then_hits_the_cache() {
     let server = Server::http();
     let mut scene = Scene::new(X86_64);
     let archive = scene.archive("1.22.0", X86_64, TGZ);
-    server.route(&archive.url_path("1.22.0"), Reply::ok(archive.bytes.clone()));
-    scene.manifest(&[archive.manifest_line("1.22.0", "linux-x64", "cpu")]).set("ONNXRUNTIME_MIRROR", server.url(""));
+    scene.serve(&server, &archive, "1.22.0", "linux-x64");
 
     let lib = scene.probe().unwrap();
     assert_eq!(lib.version, Version::new(1, 22, 0));
@@ -57,8 +56,7 @@ fn zip_archives_work_too() {
     let server = Server::http();
     let mut scene = Scene::new(X86_64);
     let archive = scene.archive("1.22.0", X86_64, "onnxruntime-linux-x64-1.22.0.zip");
-    server.route(&archive.url_path("1.22.0"), Reply::ok(archive.bytes.clone()));
-    scene.manifest(&[archive.manifest_line("1.22.0", "linux-x64", "cpu")]).set("ONNXRUNTIME_MIRROR", server.url(""));
+    scene.serve(&server, &archive, "1.22.0", "linux-x64");
     let lib = scene.probe().unwrap();
     assert_eq!(lib.version, Version::new(1, 22, 0));
     assert!(lib.lib_dir.join("libonnxruntime.so.1").exists());
@@ -140,8 +138,7 @@ fn offline_uses_the_cache_or_says_how_to_prefetch() {
     let server = Server::http();
     let mut scene = Scene::new(X86_64);
     let archive = scene.archive("1.22.0", X86_64, TGZ);
-    server.route(&archive.url_path("1.22.0"), Reply::ok(archive.bytes.clone()));
-    scene.manifest(&[archive.manifest_line("1.22.0", "linux-x64", "cpu")]).set("ONNXRUNTIME_MIRROR", server.url(""));
+    scene.serve(&server, &archive, "1.22.0", "linux-x64");
 
     for (name, value) in [("ONNXRUNTIME_OFFLINE", "1"), ("CARGO_NET_OFFLINE", "true")] {
         let mut offline = Scene { tmp: support::tempdir(), vars: scene.vars.clone() };
@@ -195,8 +192,7 @@ fn https_mirrors_need_the_ca_and_accept_it_from_the_bundle_variable() {
     let server = Server::https(pki.server_config(support::server::Leaf::Good));
     let mut scene = Scene::new(X86_64);
     let archive = scene.archive("1.22.0", X86_64, TGZ);
-    server.route(&archive.url_path("1.22.0"), Reply::ok(archive.bytes.clone()));
-    scene.manifest(&[archive.manifest_line("1.22.0", "linux-x64", "cpu")]).set("ONNXRUNTIME_MIRROR", server.url(""));
+    scene.serve(&server, &archive, "1.22.0", "linux-x64");
 
     let err = scene.probe().unwrap_err();
     assert!(matches!(download_error(&err), DownloadError::Tls { .. }), "{err}");
@@ -244,8 +240,7 @@ fn a_damaged_cache_entry_is_fetched_again() {
     let server = Server::http();
     let mut scene = Scene::new(X86_64);
     let archive = scene.archive("1.22.0", X86_64, TGZ);
-    server.route(&archive.url_path("1.22.0"), Reply::ok(archive.bytes.clone()));
-    scene.manifest(&[archive.manifest_line("1.22.0", "linux-x64", "cpu")]).set("ONNXRUNTIME_MIRROR", server.url(""));
+    scene.serve(&server, &archive, "1.22.0", "linux-x64");
     let lib = scene.probe().unwrap();
     fs::remove_file(&lib.library_file).unwrap();
 

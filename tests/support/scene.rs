@@ -11,6 +11,7 @@ use onnxruntime_provision::{Config, DownloadError, Env, Error, Library, Origin};
 
 use super::X86_64;
 use super::archive::{self, Archive};
+use super::server::{Reply, Server};
 
 /// One scenario: a temp dir with a cache, an OUT_DIR, a manifest and (optionally) a mirror folder.
 pub struct Scene {
@@ -57,6 +58,13 @@ impl Scene {
         let path = self.path("test-manifest.txt");
         fs::write(&path, lines.concat()).unwrap();
         self.set("ONNXRUNTIME_MANIFEST", path)
+    }
+
+    /// The usual start of a download scenario: `server` serves `archive` (release `version` for
+    /// `platform`, CPU variant), the manifest pins it and ONNXRUNTIME_MIRROR points at the server.
+    pub fn serve(&mut self, server: &Server, archive: &Archive, version: &str, platform: &str) -> &mut Scene {
+        server.route(&archive.url_path(version), Reply::ok(archive.bytes.clone()));
+        self.manifest(&[archive.manifest_line(version, platform, "cpu")]).set("ONNXRUNTIME_MIRROR", server.url(""))
     }
 
     pub fn probe(&self) -> Result<Library, Error> {
