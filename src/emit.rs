@@ -122,12 +122,15 @@ fn utf8<'p>(path: &'p Path, what: &str) -> Result<&'p str, Error> {
     })
 }
 
-/// Prints the lines for cargo.
+/// Prints the lines for cargo, in one write: stdout is line-buffered, and a write per line is most
+/// of what printing costs a warm probe's process.
 pub(crate) fn print(lines: &[String]) {
     use std::io::Write;
-    let mut out = std::io::stdout().lock();
+    let mut text = String::with_capacity(lines.iter().map(|l| l.len() + 1).sum());
     for line in lines {
-        // A closed stdout is not this crate's problem to report; cargo will notice.
-        let _ = writeln!(out, "{line}");
+        text.push_str(line);
+        text.push('\n');
     }
+    // A closed stdout is not this crate's problem to report; cargo will notice.
+    let _ = std::io::stdout().lock().write_all(text.as_bytes());
 }

@@ -30,7 +30,10 @@ impl Variant {
     }
 
     pub fn parse(text: &str) -> Option<Variant> {
-        Variant::ALL.into_iter().find(|v| v.as_str() == text.trim().to_ascii_lowercase())
+        let text = text.trim();
+        // The exact spelling first: every probe parses every shipped manifest line's variant.
+        (Variant::ALL.into_iter().find(|v| v.as_str() == text))
+            .or_else(|| Variant::ALL.into_iter().find(|v| v.as_str().eq_ignore_ascii_case(text)))
     }
 }
 

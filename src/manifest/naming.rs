@@ -68,7 +68,7 @@ mod tests {
             let name = recognise(&a.asset).unwrap_or_else(|| panic!("{} is not recognised", a.asset));
             assert_eq!(
                 (name.version, name.platform, name.variant, name.archive),
-                (a.version, a.platform.as_str(), a.variant, a.archive),
+                (a.version, a.platform.as_ref(), a.variant, a.archive),
                 "{}",
                 a.asset
             );

@@ -94,7 +94,7 @@ pub(crate) fn cached(
             attempt: Attempt {
                 source: SourceKind::Download,
                 location: crate::error::redact_passwords(&plan.url),
-                verdict: Verdict::WouldDownload { url: plan.url.clone(), sha256: plan.artifact.sha256.clone() },
+                verdict: Verdict::WouldDownload { url: plan.url.clone(), sha256: plan.artifact.sha256.to_string() },
             },
             error: None,
         }),
@@ -234,13 +234,13 @@ mod provide {
                 let _ = std::fs::remove_file(&saved);
             }
             let root = extract::find_root(&content)
-                .map_err(|found| DownloadError::Layout { asset: artifact.asset.clone(), found })?;
+                .map_err(|found| DownloadError::Layout { asset: artifact.asset.to_string(), found })?;
             self.cache.publish(staging, &artifact.sha256, &artifact.asset, &root)
         }
 
         pub(crate) fn offline_error(&self) -> DownloadError {
             DownloadError::Offline {
-                asset: self.artifact.asset.clone(),
+                asset: self.artifact.asset.to_string(),
                 version: self.artifact.version,
                 cache_dir: self.cache.root().to_path_buf(),
                 switch: self.offline.clone().unwrap_or_default(),
@@ -261,11 +261,11 @@ mod provide {
         ) -> Result<MirrorCopy, DownloadError> {
             let artifact = &self.artifact;
             let folder = dir.join(format!("v{}", artifact.version));
-            let dest = folder.join(&artifact.asset);
+            let dest = folder.join(artifact.asset.as_ref());
             let copy = |bytes, fetched_now| MirrorCopy {
                 path: dest.clone(),
                 url: self.url.clone(),
-                sha256: artifact.sha256.clone(),
+                sha256: artifact.sha256.to_string(),
                 bytes,
                 fetched_now,
             };
@@ -315,7 +315,7 @@ mod provide {
             if fetched.sha256 != self.artifact.sha256 {
                 return Err(DownloadError::ChecksumMismatch {
                     url: self.url.clone(),
-                    expected: self.artifact.sha256.clone(),
+                    expected: self.artifact.sha256.to_string(),
                     actual: fetched.sha256,
                     bytes: fetched.bytes,
                     content_type: fetched.content_type,
@@ -330,7 +330,7 @@ mod provide {
                 ArchiveError::Io { action, path, source } => {
                     DownloadError::Cache { action: action.to_string(), path, source }
                 }
-                other => DownloadError::Archive { asset: self.artifact.asset.clone(), problem: other.to_string() },
+                other => DownloadError::Archive { asset: self.artifact.asset.to_string(), problem: other.to_string() },
             }
         }
 
@@ -339,7 +339,7 @@ mod provide {
                 source: SourceKind::Download,
                 origin: Origin::Download {
                     url: self.url.clone(),
-                    sha256: self.artifact.sha256.clone(),
+                    sha256: self.artifact.sha256.to_string(),
                     cache_entry: entry.dir.clone(),
                     fetched_now,
                 },
