@@ -17,6 +17,10 @@ fn main() {
     println!("cargo:rerun-if-changed=manifests");
     println!("cargo:rerun-if-changed=build.rs");
     println!("cargo:rerun-if-changed=src/manifest/parse.rs");
+    // The machine this crate is compiled for is the host of every build script that calls it.
+    if let Some(target) = cargo_var("TARGET") {
+        println!("cargo:rustc-env=ONNXRUNTIME_PROVISION_HOST={}", target.to_string_lossy());
+    }
 
     let root = cargo_var("CARGO_MANIFEST_DIR").map(PathBuf::from).unwrap_or_default();
     let files = match read_manifests(&root.join("manifests")) {

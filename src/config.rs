@@ -244,7 +244,7 @@ impl Config {
     fn resolve_target(&self) -> Result<Target, Error> {
         match &self.target {
             Some(triple) => {
-                let host = self.env.cargo_var("HOST").unwrap_or_else(|| target_lexicon::HOST.to_string());
+                let host = self.env.cargo_var("HOST").unwrap_or_else(|| crate::target::HOST.to_string());
                 Target::with_host(triple, &host)
             }
             None => Target::from_cargo(&self.env),

@@ -104,7 +104,7 @@ pub fn file_url(dir: &Path) -> String {
 
 /// The machine this binary runs on, as a target triple: what cargo builds for without `--target`.
 pub fn host_triple() -> String {
-    target_lexicon::HOST.to_string()
+    env!("ONNXRUNTIME_PROVISION_HOST").to_string()
 }
 
 #[cfg(test)]
