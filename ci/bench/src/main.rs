@@ -320,6 +320,13 @@ impl Bench {
             let label = format!("build-script process, opt-level 0, ONNXRUNTIME_DIR, {label}");
             row(&label, &ms(process), &versus(process));
         }
+        // The floor: the same binary told `DOCS_RS`, which returns before any work. What is left above
+        // it is the probe; the floor itself is loading a binary of this size (code and relocations).
+        let mut env = self.probe_env(&self.real, &cache, Sources::DownloadOnly)?;
+        env.insert("DOCS_RS".into(), "1".into());
+        let once = || self.run_probe(&default_build.bin, &env).map(|(t, _)| t);
+        let floor = median_of(self.process_runs, || Ok(()), once)?;
+        row("build-script process, opt-level 0, DOCS_RS (no work: the start-up floor)", &ms(floor), &versus(floor));
         Ok(())
     }
 
