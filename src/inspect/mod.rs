@@ -190,12 +190,13 @@ fn main_pattern(os: &Os) -> &'static str {
 }
 
 fn found_words(entries: &[String]) -> String {
-    let interesting: Vec<&str> =
-        entries.iter().map(String::as_str).filter(|n| n.to_ascii_lowercase().contains("onnx")).take(6).collect();
+    let interesting: Vec<&str> = entries.iter().map(String::as_str).take(6).collect();
     if interesting.is_empty() { String::new() } else { format!(" (found: {})", interesting.join(", ")) }
 }
 
-/// The names in a directory (non-UTF-8 names cannot be ORT's and are skipped).
+/// The names in a directory that start `onnx` or `libonnx` in any case: every name looked for here
+/// does, and a system directory holds a thousand other libraries, which made a miss there cost
+/// milliseconds (non-UTF-8 names cannot be ORT's and are skipped).
 fn list_dir(dir: &Path) -> Result<Vec<String>, Verdict> {
     let read = fs::read_dir(dir).map_err(|e| match e.kind() {
         std::io::ErrorKind::NotFound => Verdict::NotFound { detail: format!("{} does not exist", dir.display()) },
@@ -204,9 +205,23 @@ fn list_dir(dir: &Path) -> Result<Vec<String>, Verdict> {
         }
         _ => Verdict::Unusable { detail: format!("cannot list {}: {e}", dir.display()) },
     })?;
-    let mut names: Vec<String> = read.filter_map(|e| e.ok()?.file_name().into_string().ok()).collect();
+    let mut names: Vec<String> = read
+        .filter_map(|entry| {
+            let name = entry.ok()?.file_name();
+            if could_be_ort(name.as_encoded_bytes()) { name.into_string().ok() } else { None }
+        })
+        .collect();
     names.sort();
     Ok(names)
+}
+
+/// Two short comparisons per name: this runs for every file of `/usr/lib/<multiarch>`, unoptimised.
+fn could_be_ort(name: &[u8]) -> bool {
+    let rest = match name.split_at_checked(3) {
+        Some((lib, rest)) if lib.eq_ignore_ascii_case(b"lib") => rest,
+        _ => name,
+    };
+    rest.get(..4).is_some_and(|start| start.eq_ignore_ascii_case(b"onnx"))
 }
 
 /// The link name when present (what `-lonnxruntime` would use), else the most specific versioned name.
@@ -316,6 +331,25 @@ pub(crate) fn library_words(target: &Target) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A directory like `/usr/lib/<multiarch>`: the listing keeps the ORT names (any case, with or
+    /// without `lib`) and the near misses an error should show, and nothing else.
+    #[test]
+    fn a_listing_keeps_only_names_that_could_be_ort() {
+        let tmp = tempfile::tempdir().unwrap();
+        let ort = ["libonnxruntime.so.1.22.0", "LIBONNXRUNTIME.SO", "onnxruntime.dll", "OnnxRuntime.lib", "libonnx.so"];
+        let others = ["libz.so.1", "libc.so.6", "lib", "onn", "libonn", "mylibonnxruntime.so", "x-onnxruntime.dll"];
+        for name in ort.iter().chain(&others) {
+            fs::write(tmp.path().join(name), b"").unwrap();
+        }
+        for n in 0..200 {
+            fs::write(tmp.path().join(format!("libother{n}.so")), b"").unwrap();
+        }
+        let mut expected: Vec<String> = ort.iter().map(|n| n.to_string()).collect();
+        expected.sort();
+        assert_eq!(list_dir(tmp.path()).unwrap(), expected);
+        assert!(matches!(list_dir(&tmp.path().join("absent")), Err(Verdict::NotFound { .. })));
+    }
 
     #[test]
     fn versions_from_file_names() {
