@@ -30,10 +30,18 @@ impl Variant {
     }
 
     pub fn parse(text: &str) -> Option<Variant> {
-        let text = text.trim();
-        // The exact spelling first: every probe parses every shipped manifest line's variant.
-        (Variant::ALL.into_iter().find(|v| v.as_str() == text))
-            .or_else(|| Variant::ALL.into_iter().find(|v| v.as_str().eq_ignore_ascii_case(text)))
+        // The exact spellings first, as a plain match: every probe reads every shipped manifest line's
+        // variant, unoptimised.
+        match text {
+            "cpu" => Some(Variant::Cpu),
+            "cuda11" => Some(Variant::Cuda11),
+            "cuda12" => Some(Variant::Cuda12),
+            "cuda13" => Some(Variant::Cuda13),
+            _ => {
+                let text = text.trim();
+                Variant::ALL.into_iter().find(|v| v.as_str().eq_ignore_ascii_case(text))
+            }
+        }
     }
 }
 
@@ -94,5 +102,25 @@ impl fmt::Display for Request {
             v => v.to_string(),
         };
         write!(f, "ONNX Runtime {version} ({}, {} link)", self.variant, self.link)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn variants_read_in_any_case_with_spaces_around() {
+        for variant in Variant::ALL {
+            let name = variant.as_str();
+            assert_eq!(Variant::parse(name), Some(variant));
+            assert_eq!(Variant::parse(&format!(" {} ", name.to_ascii_uppercase())), Some(variant));
+            assert_eq!(name.parse::<Variant>().ok(), Some(variant));
+        }
+        for wrong in ["", "gpu", "cuda", "cuda14", "cpu cuda12"] {
+            assert_eq!(Variant::parse(wrong), None, "{wrong:?}");
+            let err = wrong.parse::<Variant>().unwrap_err().to_string();
+            assert!(err.contains("use one of cpu, cuda11, cuda12, cuda13"), "{err}");
+        }
     }
 }
