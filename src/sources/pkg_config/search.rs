@@ -48,7 +48,7 @@ pub(crate) enum Search {
 
 /// The memo of the program's default path, in `$OUT_DIR` (which cargo keeps between reruns of a build
 /// script): `<program identity>\n<pc_path>\n`.
-pub(crate) const MEMO: &str = "onnxruntime-provision-pkg-config-path";
+const MEMO: &str = "onnxruntime-provision-pkg-config-path";
 
 /// Where pkg-config would look for `package`, when that can be known.
 pub(crate) fn search(vars: &Vars<'_>, package: &str) -> Search {
@@ -236,7 +236,7 @@ fn default_path(vars: &Vars<'_>, program: &Path) -> Option<String> {
 
 /// The program's identity: where it is, and size, modification time (ns) and file id of what it points
 /// to, so that a reinstall, an upgrade or a relinked `pkg-config` is a different program.
-pub(crate) fn identity(program: &Path) -> Option<String> {
+fn identity(program: &Path) -> Option<String> {
     let meta = fs::metadata(program).ok()?;
     let path = program.to_str()?;
     #[cfg(unix)]
