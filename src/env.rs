@@ -47,13 +47,16 @@ impl Env {
     }
 
     fn raw(&self, name: &str) -> Option<OsString> {
-        let value = match &self.map {
+        self.raw_even_empty(name).filter(|v| !v.is_empty())
+    }
+
+    fn raw_even_empty(&self, name: &str) -> Option<OsString> {
+        match &self.map {
             Some(map) => map.get(OsStr::new(name)).cloned(),
             // The single place that reads the process environment.
             #[allow(clippy::disallowed_methods)]
             None => std::env::var_os(name),
-        };
-        value.filter(|v| !v.is_empty())
+        }
     }
 
     /// A variable cargo sets for build scripts (`TARGET`, `OUT_DIR`, `CARGO_CFG_*`, …). These are not
@@ -145,6 +148,13 @@ impl<'e> Vars<'e> {
     pub fn plain(&self, name: &str) -> Option<Var> {
         self.remember(name);
         self.env.raw(name).map(|value| Var { name: name.to_string(), value })
+    }
+
+    /// Like [`Vars::plain`], but a variable set to the empty string is set: for mirroring tools that
+    /// only test presence (the `pkg-config` crate does, and so do pkg-config and pkgconf).
+    pub fn plain_even_empty(&self, name: &str) -> Option<OsString> {
+        self.remember(name);
+        self.env.raw_even_empty(name)
     }
 
     /// A yes/no variable. `1`, `true`, `yes`, `on` are yes; `0`, `false`, `no`, `off` are no;

@@ -9,9 +9,15 @@
 //! The `pkg-config` crate reads its variables from the process environment; this source looks them up
 //! through our accessor with the crate's own rules, so cargo reruns the build script when they change
 //! and the second question put to pkg-config (where the `.pc` file is) sees the same settings.
+//!
+//! pkg-config is not run when the search path holds no `libonnxruntime.pc` ([`search`]): the usual
+//! case, which would otherwise cost a process on every probe.
+
+pub(crate) mod search;
 
 use std::path::{Path, PathBuf};
 
+use self::search::Search;
 use crate::env::Vars;
 use crate::error::Verdict;
 use crate::sources::{Candidate, Origin, SourceKind};
@@ -48,6 +54,10 @@ pub(crate) fn candidate(vars: &Vars<'_>, cross: bool) -> Result<Candidate, Verdi
     for name in PLAIN_VARS {
         vars.plain(name);
     }
+    let search = search::search(vars, PACKAGE);
+    if let Search::Absent { dirs } = &search {
+        return Err(Verdict::NotFound { detail: search::absent_detail(PACKAGE, dirs) });
+    }
     let library = pkg_config::Config::new()
         .cargo_metadata(false)
         .env_metadata(false)
@@ -55,7 +65,10 @@ pub(crate) fn candidate(vars: &Vars<'_>, cross: bool) -> Result<Candidate, Verdi
         .print_system_cflags(false)
         .probe(PACKAGE)
         .map_err(verdict_of)?;
-    let pc_dir = pc_file_dir(vars, cross);
+    let pc_dir = match search {
+        Search::Present { pc_dir: Some(dir) } => Some(dir),
+        _ => pc_file_dir(vars, cross),
+    };
     let beside_lib = pc_dir.as_deref().and_then(Path::parent).filter(|d| d.file_name().is_some_and(|n| n == "lib"));
     // pkg-config answered, but with no usable place: unusable (not "not found": ort-sys and others
     // that ask pkg-config first would still get this answer).
@@ -149,8 +162,15 @@ fn verdict_of(error: pkg_config::Error) -> Verdict {
         pkg_config::Error::Command { command, cause } => {
             Verdict::Skipped { reason: format!("could not run `{command}`: {cause} (is pkg-config installed?)") }
         }
+        // pkg-config's own first line says why ("Package libonnxruntime was not found in the
+        // pkg-config search path."), rather than the crate's "exited with status code 1".
         other => {
-            let text = other.to_string();
+            let text = match &other {
+                pkg_config::Error::ProbeFailure { output, .. } if !output.stderr.trim_ascii().is_empty() => {
+                    String::from_utf8_lossy(&output.stderr).into_owned()
+                }
+                _ => other.to_string(),
+            };
             let first = text.lines().find(|l| !l.trim().is_empty()).unwrap_or("not found").trim();
             Verdict::NotFound { detail: format!("{PACKAGE}.pc: {first}") }
         }
