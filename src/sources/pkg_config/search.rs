@@ -300,6 +300,21 @@ mod tests {
         tmp: tempfile::TempDir,
     }
 
+    /// A copy of a program that can be run at once. While this file is open for writing, another test
+    /// thread may fork, and its child holds the descriptor until it execs; running the copy meanwhile
+    /// fails with ETXTBSY. Once one run succeeds nobody holds it, and no later fork can inherit it.
+    fn copy_program(from: &Path, to: &Path) {
+        fs::copy(from, to).unwrap();
+        for _ in 0..500 {
+            match Command::new(to).arg("--version").output() {
+                Err(e) if e.raw_os_error() == Some(26) => std::thread::sleep(Duration::from_millis(10)),
+                Err(e) => panic!("{} does not run: {e}", to.display()),
+                Ok(_) => return,
+            }
+        }
+        panic!("{} stayed busy (ETXTBSY) for 5 s", to.display());
+    }
+
     impl Scene {
         fn new() -> Scene {
             let found = Command::new("sh").args(["-c", "command -v pkg-config"]).output().unwrap();
@@ -309,7 +324,7 @@ mod tests {
             for dir in ["bin", "out", "pc"] {
                 fs::create_dir(tmp.path().join(dir)).unwrap();
             }
-            fs::copy(fs::canonicalize(real.trim_end()).unwrap(), tmp.path().join("bin/pkg-config")).unwrap();
+            copy_program(&fs::canonicalize(real.trim_end()).unwrap(), &tmp.path().join("bin/pkg-config"));
             Scene { tmp }
         }
 
@@ -450,7 +465,7 @@ mod tests {
         scene.set_memo_default(&fake_default);
         fs::create_dir(scene.path("bin2")).unwrap();
         let other = scene.path("bin2/pkgconf");
-        fs::copy(scene.program(), &other).unwrap();
+        copy_program(&scene.program(), &other);
         assert_eq!(absent_dirs(scene.search(&[("PKG_CONFIG", other.as_os_str())])), real_dirs);
         assert_eq!(scene.memo().lines().next(), identity(&other).as_deref());
 
@@ -559,7 +574,7 @@ mod tests {
         assert_eq!(scene.search(&[("PKG_CONFIG", script.as_os_str())]), Search::Unmodelled);
         // A pkgconf personality (picked from a name holding `-pkg`) has its own default path.
         let personality = scene.path("bin/x86_64-linux-gnu-pkg-config");
-        fs::copy(scene.program(), &personality).unwrap();
+        copy_program(&scene.program(), &personality);
         assert_eq!(scene.search(&[("PKG_CONFIG", personality.as_os_str())]), Search::Unmodelled);
         // No such program: the crate reports it.
         assert_eq!(scene.search(&[("PKG_CONFIG", scene.path("bin/nothing").as_os_str())]), Search::Unmodelled);
