@@ -519,6 +519,7 @@ fn pipe(client: TcpStream, upstream: TcpStream) {
 pub struct ConnectProxy {
     listener: Listener,
     tunnels: Arc<AtomicUsize>,
+    forwarded: Arc<AtomicUsize>,
     targets: Arc<Mutex<Vec<String>>>,
 }
 
@@ -530,15 +531,16 @@ impl ConnectProxy {
     /// A proxy that answers every CONNECT with `status` (200 opens the tunnel; 407 refuses).
     pub fn answering(status: u16) -> ConnectProxy {
         let tunnels = Arc::new(AtomicUsize::new(0));
+        let forwarded = Arc::new(AtomicUsize::new(0));
         let targets: Arc<Mutex<Vec<String>>> = Arc::default();
-        let (count, seen) = (Arc::clone(&tunnels), Arc::clone(&targets));
+        let (count, seen, sent) = (Arc::clone(&tunnels), Arc::clone(&targets), Arc::clone(&forwarded));
         let listener = Listener::start(move |mut client, control| {
             let _tracked = control.track(&client);
             let Some(head) = read_head(&mut client) else { return };
             let Some((words, _)) = parse_head(&head) else { return };
             let target = words.get(1).cloned().unwrap_or_default();
             if words.first().map(String::as_str) != Some("CONNECT") {
-                let _ = client.write_all(b"HTTP/1.1 405 Method Not Allowed\r\nContent-Length: 0\r\n\r\n");
+                forward(client, &head, &target, status, control, &seen, &sent);
                 return;
             }
             lock(&seen).push(target.clone());
@@ -556,7 +558,7 @@ impl ConnectProxy {
                 pipe(client, upstream);
             }
         });
-        ConnectProxy { listener, tunnels, targets }
+        ConnectProxy { listener, tunnels, forwarded, targets }
     }
 
     pub fn url(&self) -> String {
@@ -568,9 +570,50 @@ impl ConnectProxy {
         self.tunnels.load(Ordering::SeqCst)
     }
 
-    /// The `host:port` of every CONNECT asked for.
+    /// Plain requests (absolute-form, for http:// URLs) passed on to their origin.
+    pub fn forwarded(&self) -> usize {
+        self.forwarded.load(Ordering::SeqCst)
+    }
+
+    /// The `host:port` of every CONNECT or forwarded request asked for.
     pub fn targets(&self) -> Vec<String> {
         lock(&self.targets).clone()
+    }
+}
+
+/// A plain proxy request (`GET http://host:port/path`): passed on in origin form to its origin, whose
+/// answer goes back as is; with `status` other than 200, refused with that status.
+fn forward(
+    mut client: TcpStream,
+    head: &[u8],
+    target: &str,
+    status: u16,
+    control: &Control,
+    seen: &Mutex<Vec<String>>,
+    forwarded: &AtomicUsize,
+) {
+    let Some((authority, path)) =
+        target.strip_prefix("http://").map(|rest| rest.split_at(rest.find('/').unwrap_or(rest.len())))
+    else {
+        let _ = client.write_all(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n");
+        return;
+    };
+    lock(seen).push(authority.to_string());
+    if status != 200 {
+        let _ = write!(client, "HTTP/1.1 {status} {}\r\nContent-Length: 0\r\n\r\n", reason(status));
+        return;
+    }
+    let Ok(mut upstream) = TcpStream::connect(authority) else {
+        let _ = client.write_all(b"HTTP/1.1 502 Bad Gateway\r\nContent-Length: 0\r\n\r\n");
+        return;
+    };
+    let _tracked_upstream = control.track(&upstream);
+    forwarded.fetch_add(1, Ordering::SeqCst);
+    let text = String::from_utf8_lossy(head);
+    let (_, rest) = text.split_once("\r\n").unwrap_or_default();
+    let path = if path.is_empty() { "/" } else { path };
+    if write!(upstream, "GET {path} HTTP/1.1\r\n{rest}").is_ok() {
+        pipe(client, upstream);
     }
 }
 
