@@ -17,6 +17,8 @@ mod tests;
 mod tls;
 mod url;
 mod wire;
+#[cfg(test)]
+mod wire_tests;
 
 use std::fmt;
 use std::io::{self, Read};

@@ -51,11 +51,20 @@ pub enum Reply {
     /// The body in `chunk`-byte pieces, `interval` apart, counted in [`Server::body_bytes_sent`]: a
     /// large download slow enough for another process to watch it and kill its client mid-way.
     Paced { body: Vec<u8>, chunk: usize, interval: Duration },
+    /// `Transfer-Encoding: chunked`, the body in `chunk`-byte chunks (with an extension), then the last
+    /// chunk and a trailer. With `sent` short of the body, a clean close after that many bytes instead.
+    Chunked { body: Vec<u8>, chunk: usize, sent: usize },
     /// Close without answering.
     Hangup,
 }
 
 impl Reply {
+    /// The whole body, chunked.
+    pub fn chunked(body: impl Into<Vec<u8>>, chunk: usize) -> Reply {
+        let body = body.into();
+        Reply::Chunked { sent: body.len(), body, chunk }
+    }
+
     pub fn ok(body: impl Into<Vec<u8>>) -> Reply {
         Reply::Full { status: 200, headers: Vec::new(), body: body.into() }
     }
@@ -466,6 +475,23 @@ fn respond(mut conn: Conn, control: &Control, reply: Reply) {
             }
             conn.close();
         }
+        Reply::Chunked { body, chunk, sent } => {
+            if write_head(&mut conn, 200, None, &[("Transfer-Encoding", "chunked")]).is_err() {
+                return;
+            }
+            let sent = sent.min(body.len());
+            for piece in body[..sent].chunks(chunk.max(1)) {
+                let framed = [format!("{:x};piece=1\r\n", piece.len()).as_bytes(), piece, b"\r\n"].concat();
+                if conn.write_all(&framed).is_err() {
+                    return;
+                }
+            }
+            if sent == body.len() {
+                let _ = conn.write_all(b"0\r\nX-Trailer: ignored\r\n\r\n");
+            }
+            let _ = conn.flush();
+            conn.close();
+        }
         Reply::Hangup => conn.close(),
     }
 }
@@ -520,6 +546,7 @@ pub struct ConnectProxy {
     listener: Listener,
     tunnels: Arc<AtomicUsize>,
     forwarded: Arc<AtomicUsize>,
+    log: Arc<Mutex<Vec<Logged>>>,
     targets: Arc<Mutex<Vec<String>>>,
 }
 
@@ -534,11 +561,15 @@ impl ConnectProxy {
         let forwarded = Arc::new(AtomicUsize::new(0));
         let targets: Arc<Mutex<Vec<String>>> = Arc::default();
         let (count, seen, sent) = (Arc::clone(&tunnels), Arc::clone(&targets), Arc::clone(&forwarded));
+        let log: Arc<Mutex<Vec<Logged>>> = Arc::default();
+        let logged = Arc::clone(&log);
         let listener = Listener::start(move |mut client, control| {
             let _tracked = control.track(&client);
             let Some(head) = read_head(&mut client) else { return };
-            let Some((words, _)) = parse_head(&head) else { return };
+            let Some((words, headers)) = parse_head(&head) else { return };
             let target = words.get(1).cloned().unwrap_or_default();
+            let method = words.first().cloned().unwrap_or_default();
+            lock(&logged).push(Logged { method, path: target.clone(), headers });
             if words.first().map(String::as_str) != Some("CONNECT") {
                 forward(client, &head, &target, status, control, &seen, &sent);
                 return;
@@ -558,7 +589,7 @@ impl ConnectProxy {
                 pipe(client, upstream);
             }
         });
-        ConnectProxy { listener, tunnels, forwarded, targets }
+        ConnectProxy { listener, tunnels, forwarded, log, targets }
     }
 
     pub fn url(&self) -> String {
@@ -568,6 +599,11 @@ impl ConnectProxy {
     /// Tunnels opened.
     pub fn tunnels(&self) -> usize {
         self.tunnels.load(Ordering::SeqCst)
+    }
+
+    /// Every request the proxy was asked (`CONNECT host:port` or `GET http://…`), headers included.
+    pub fn requests(&self) -> Vec<Logged> {
+        lock(&self.log).clone()
     }
 
     /// Plain requests (absolute-form, for http:// URLs) passed on to their origin.
