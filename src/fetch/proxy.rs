@@ -35,7 +35,7 @@ pub(super) struct ProxyServer {
     pub credentials: Option<(String, String)>,
 }
 
-/// The proxy protocols accepted: the set ureq's `socks-proxy` feature offered before our own client.
+/// The proxy protocols accepted (`SCHEMES`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(super) enum ProxyKind {
     /// http://: absolute-form requests for http:// URLs, `CONNECT` tunnels for https:// ones.
