@@ -69,15 +69,17 @@ impl Route {
     ) -> Result<Opened, Problem> {
         let Some(setting) = &self.proxy else {
             let tcp = self.tcp(&url.host, url.port)?;
-            let stream = if url.https { self.tls(tcp, &url.host, tls()?)? } else { Box::new(tcp) };
+            let stream = if url.https { self.tls(Box::new(tcp), &url.host, tls()?)? } else { Box::new(tcp) };
             return Ok(Opened { stream, via_http_proxy: false });
         };
         let proxy = &setting.server;
         let tcp = self.tcp(&proxy.host, proxy.port)?;
         match proxy.kind {
             ProxyKind::Http | ProxyKind::Https => {
-                let mut stream: Stream =
-                    if proxy.kind == ProxyKind::Https { self.tls(tcp, &proxy.host, tls()?)? } else { Box::new(tcp) };
+                let mut stream: Stream = Box::new(tcp);
+                if proxy.kind == ProxyKind::Https {
+                    stream = self.tls(stream, &proxy.host, tls()?)?;
+                }
                 if !url.https {
                     return Ok(Opened { stream, via_http_proxy: true });
                 }
@@ -102,7 +104,7 @@ impl Route {
                     SocksFailure::Refused(reason) => self.proxy_problem(setting, reason),
                     SocksFailure::Unreachable(cause) => self.transient(cause),
                 })?;
-                let stream = if url.https { self.tls(tcp, &url.host, tls()?)? } else { Box::new(tcp) };
+                let stream = if url.https { self.tls(Box::new(tcp), &url.host, tls()?)? } else { Box::new(tcp) };
                 Ok(Opened { stream, via_http_proxy: false })
             }
         }
