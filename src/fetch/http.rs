@@ -3,9 +3,9 @@
 //! fetch leaves nothing to reuse), and the status, length and body checked on the way.
 
 use std::cell::OnceCell;
-use std::io::{BufReader, Read};
+use std::io::{BufRead, BufReader, Read};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use rustls::ClientConfig;
 
@@ -135,7 +135,8 @@ impl<'s> Session<'s> {
         wire::write_get(&mut stream, &target, &url.authority(), user_agent, authorization.as_deref())
             .map_err(|e| route.problem(e, Phase::Send))?;
         let mut connection = BufReader::with_capacity(BUFFER, stream);
-        let head = wire::read_response_head(&mut connection).map_err(|e| route.problem(e, Phase::Response))?;
+        let mut within = Within { inner: &mut connection, deadline: Instant::now() + settings.timeout };
+        let head = wire::read_response_head(&mut within).map_err(|e| route.problem(e, Phase::Response))?;
         if opened.via_http_proxy
             && head.status == 407
             && let Some(setting) = &route.proxy
@@ -153,6 +154,40 @@ impl<'s> Session<'s> {
         }
         let config = tls::client_config(&self.settings.extra_roots).map_err(|e| Problem::Tls(tls::describe(&e)))?;
         Ok(Arc::clone(self.tls.get_or_init(|| config)))
+    }
+}
+
+/// The response head must arrive within one timeout in all, as the body's trickle is bounded by the
+/// stall guard: a server sending a header byte now and then is stopped too.
+struct Within<'a, R> {
+    inner: &'a mut R,
+    deadline: Instant,
+}
+
+impl<R> Within<'_, R> {
+    fn check(&self) -> std::io::Result<()> {
+        match Instant::now() < self.deadline {
+            true => Ok(()),
+            false => Err(std::io::Error::new(std::io::ErrorKind::TimedOut, "the response head took too long")),
+        }
+    }
+}
+
+impl<R: BufRead> Read for Within<'_, R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        self.check()?;
+        self.inner.read(buf)
+    }
+}
+
+impl<R: BufRead> BufRead for Within<'_, R> {
+    fn fill_buf(&mut self) -> std::io::Result<&[u8]> {
+        self.check()?;
+        self.inner.fill_buf()
+    }
+
+    fn consume(&mut self, amount: usize) {
+        self.inner.consume(amount);
     }
 }
 

@@ -290,6 +290,18 @@ fn a_stall_after_the_headers_fires_the_read_timeout() {
 }
 
 #[test]
+fn a_head_sent_a_line_at_a_time_fires_the_response_timeout() {
+    let server = Server::http();
+    server.route("/f", Reply::SlowHead { interval: Duration::from_millis(300) });
+    let mut settings = quick(&[]);
+    settings.retries = 0;
+    let started = Instant::now();
+    let error = download_error(to_vec(&server.url("/f"), &settings));
+    assert!(started.elapsed() < Duration::from_secs(3), "took {:?}", started.elapsed());
+    assert!(matches!(&error, DownloadError::Timeout { which, .. } if which == "response"), "{error:?}");
+}
+
+#[test]
 fn a_trickle_is_stopped_by_the_low_speed_guard() {
     // 1 byte every 200 ms never trips the 1 s per-read timeout; the stall guard must stop it.
     let server = Server::http();

@@ -54,6 +54,8 @@ pub enum Reply {
     /// `Transfer-Encoding: chunked`, the body in `chunk`-byte chunks (with an extension), then the last
     /// chunk and a trailer. With `sent` short of the body, a clean close after that many bytes instead.
     Chunked { body: Vec<u8>, chunk: usize, sent: usize },
+    /// A status line, then a header line every `interval`, never ending the head.
+    SlowHead { interval: Duration },
     /// Close without answering.
     Hangup,
 }
@@ -491,6 +493,12 @@ fn respond(mut conn: Conn, control: &Control, reply: Reply) {
             }
             let _ = conn.flush();
             conn.close();
+        }
+        Reply::SlowHead { interval } => {
+            let mut line: &[u8] = b"HTTP/1.1 200 OK\r\n";
+            while conn.write_all(line).and_then(|()| conn.flush()).is_ok() && control.sleep(interval) {
+                line = b"X-Slow: 1\r\n";
+            }
         }
         Reply::Hangup => conn.close(),
     }
