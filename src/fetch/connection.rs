@@ -143,9 +143,12 @@ impl Route {
         }
         let (send, receive) = mpsc::channel();
         let name = host.to_string();
-        std::thread::spawn(move || {
+        let lookup = move || {
             let _ = send.send((name.as_str(), port).to_socket_addrs().map(Vec::from_iter));
-        });
+        };
+        if let Err(error) = std::thread::Builder::new().name("dns".into()).spawn(lookup) {
+            return Err(self.unresolved(host, &format!("no thread for the lookup: {error}")));
+        }
         match receive.recv_timeout(self.timeout) {
             Ok(Ok(addresses)) if !addresses.is_empty() => Ok(addresses),
             Ok(Ok(_)) => Err(self.unresolved(host, "no address")),
