@@ -4,8 +4,8 @@
 
 use std::io::{self, BufReader, Read, Write};
 use std::net::{IpAddr, SocketAddr, TcpStream, ToSocketAddrs};
-use std::sync::{Arc, mpsc};
-use std::time::Duration;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use rustls::pki_types::ServerName;
 use rustls::{ClientConfig, ClientConnection, StreamOwned};
@@ -83,8 +83,8 @@ impl Route {
                 if !url.https {
                     return Ok(Opened { stream, via_http_proxy: true });
                 }
-                self.tunnel(&mut stream, url, user_agent)?;
-                Ok(Opened { stream: self.tls(stream, &url.host, tls()?)?, via_http_proxy: false })
+                let tunnel = self.tunnel(stream, url, user_agent)?;
+                Ok(Opened { stream: self.tls(tunnel, &url.host, tls()?)?, via_http_proxy: false })
             }
             _ => {
                 let mut tcp = tcp;
@@ -117,15 +117,16 @@ impl Route {
     }
 
     /// `CONNECT host:port` and the proxy's answer; anything but 2xx is the proxy's refusal.
-    fn tunnel(&self, stream: &mut Stream, url: &HttpUrl, user_agent: &str) -> Result<(), Problem> {
+    fn tunnel(&self, mut stream: Stream, url: &HttpUrl, user_agent: &str) -> Result<Stream, Problem> {
         let authorization = self.proxy_authorization();
-        wire::write_connect(stream, &url.host_port(), user_agent, authorization.as_deref())
+        wire::write_connect(&mut stream, &url.host_port(), user_agent, authorization.as_deref())
             .map_err(|e| self.problem(e, Phase::Connect))?;
-        // One byte at a time: nothing of the tunnel after the proxy's head may be consumed here.
-        let head = wire::read_response_head(&mut BufReader::with_capacity(1, &mut *stream))
-            .map_err(|e| self.problem(e, Phase::Connect))?;
+        // One byte at a time: nothing of the tunnel after the proxy's head may be consumed here, so
+        // the emptied buffer is dropped with nothing in it.
+        let mut reader = BufReader::with_capacity(1, stream);
+        let head = wire::read_response_head(&mut reader).map_err(|e| self.problem(e, Phase::Connect))?;
         match (&self.proxy, head.status) {
-            (_, 200..=299) => Ok(()),
+            (_, 200..=299) => Ok(reader.into_inner()),
             (Some(setting), status) => {
                 Err(self.proxy_problem(setting, format!("the proxy refused the tunnel: HTTP {status} {}", head.reason)))
             }
@@ -136,24 +137,38 @@ impl Route {
     }
 
     /// The addresses of `host`, within the timeout: `ToSocketAddrs` has none of its own, so the lookup
-    /// runs on a thread of its own that is left behind if it hangs.
+    /// runs on a thread of its own that is left behind if it hangs. (A mutex and `park` hand the answer
+    /// over: a channel would compile a good deal more code for one message.)
     fn resolve(&self, host: &str, port: u16) -> Result<Vec<SocketAddr>, Problem> {
         if let Ok(ip) = host.parse::<IpAddr>() {
             return Ok(vec![SocketAddr::new(ip, port)]);
         }
-        let (send, receive) = mpsc::channel();
-        let name = host.to_string();
+        let answer: Arc<Mutex<Option<io::Result<Vec<SocketAddr>>>>> = Arc::default();
+        let (name, slot, waiting) = (host.to_string(), Arc::clone(&answer), std::thread::current());
         let lookup = move || {
-            let _ = send.send((name.as_str(), port).to_socket_addrs().map(Vec::from_iter));
+            let found = (name.as_str(), port).to_socket_addrs().map(Vec::from_iter);
+            if let Ok(mut slot) = slot.lock() {
+                *slot = Some(found);
+            }
+            waiting.unpark();
         };
         if let Err(error) = std::thread::Builder::new().name("dns".into()).spawn(lookup) {
             return Err(self.unresolved(host, &format!("no thread for the lookup: {error}")));
         }
-        match receive.recv_timeout(self.timeout) {
-            Ok(Ok(addresses)) if !addresses.is_empty() => Ok(addresses),
-            Ok(Ok(_)) => Err(self.unresolved(host, "no address")),
-            Ok(Err(error)) => Err(self.unresolved(host, &error.to_string())),
-            Err(_) => Err(Problem::Timeout { which: Phase::Resolve.name(), after: self.timeout }),
+        let deadline = Instant::now() + self.timeout;
+        loop {
+            if let Some(found) = answer.lock().ok().and_then(|mut slot| slot.take()) {
+                return match found {
+                    Ok(addresses) if !addresses.is_empty() => Ok(addresses),
+                    Ok(_) => Err(self.unresolved(host, "no address")),
+                    Err(error) => Err(self.unresolved(host, &error.to_string())),
+                };
+            }
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return Err(Problem::Timeout { which: Phase::Resolve.name(), after: self.timeout });
+            }
+            std::thread::park_timeout(left);
         }
     }
 
@@ -181,13 +196,9 @@ impl Route {
     }
 
     /// TLS over `stream` to `host` (an IP address is verified as one), the handshake done here so
-    /// its failures and timeouts are the connect phase's.
-    fn tls(
-        &self,
-        mut stream: impl Transport + 'static,
-        host: &str,
-        config: Arc<ClientConfig>,
-    ) -> Result<Stream, Problem> {
+    /// its failures and timeouts are the connect phase's. One stream type, so rustls's generic code
+    /// is compiled once here (compile time is what this client exists for).
+    fn tls(&self, mut stream: Stream, host: &str, config: Arc<ClientConfig>) -> Result<Stream, Problem> {
         let name = ServerName::try_from(host.to_string())
             .map_err(|_| Problem::Tls(format!("{host} is not a name a certificate can be checked against")))?;
         let mut connection = ClientConnection::new(config, name).map_err(|e| Problem::Tls(tls::describe(&e)))?;

@@ -290,6 +290,19 @@ fn a_stall_after_the_headers_fires_the_read_timeout() {
 }
 
 #[test]
+fn a_name_that_does_not_resolve_is_named_within_the_timeout() {
+    let mut settings = quick(&[]);
+    settings.retries = 0;
+    let started = Instant::now();
+    // `.invalid` never resolves (RFC 2606); a resolver without a network may instead hang: the timeout.
+    let error = download_error(to_vec("http://no-such-host.invalid/f", &settings));
+    assert!(started.elapsed() < Duration::from_secs(3), "took {:?}", started.elapsed());
+    let named = matches!(&error, DownloadError::Transport { cause, .. } if cause.contains("no-such-host.invalid could not be resolved"));
+    let timed_out = matches!(&error, DownloadError::Timeout { which, .. } if which == "DNS lookup");
+    assert!(named || timed_out, "{error:?}");
+}
+
+#[test]
 fn a_head_sent_a_line_at_a_time_fires_the_response_timeout() {
     let server = Server::http();
     server.route("/f", Reply::SlowHead { interval: Duration::from_millis(300) });

@@ -399,9 +399,11 @@ impl<R: BufRead> Read for BodyReader<R> {
     }
 }
 
-/// Parses `bytes` as a response and reads its body to the end: the fuzz target's entry point.
+/// Parses `bytes` as a response and reads its body to the end: the fuzz target's entry point. The
+/// bytes stand in for a connection (the same reader types as a real response: no extra code compiled).
 pub(crate) fn parse_response(bytes: &[u8]) -> io::Result<(Head, u64)> {
-    let mut reader = io::BufReader::with_capacity(64, bytes);
+    let connection: super::connection::Stream = Box::new(io::Cursor::new(bytes.to_vec()));
+    let mut reader = io::BufReader::with_capacity(64, connection);
     let head = read_response_head(&mut reader)?;
     let framing = head.framing().map_err(|m| malformed(m.0))?;
     let read = io::copy(&mut BodyReader::new(reader, framing), &mut io::sink())?;
