@@ -16,6 +16,12 @@ pub mod fuzz {
         }
     }
 
+    /// The HTTP/1.1 response parser: status line, headers, framing and body (chunked or not).
+    #[cfg(feature = "download")]
+    pub fn http_response(bytes: &[u8]) {
+        crate::fetch::parse_response(bytes);
+    }
+
     /// The `.tgz` extractor, into a fresh directory under `scratch` (removed afterwards).
     #[cfg(feature = "download")]
     pub fn tar_gz(bytes: &[u8], scratch: &std::path::Path) {

@@ -254,6 +254,19 @@ fn an_unknown_issuer_is_refused_and_ssl_cert_file_adds_the_ca() {
     assert!(fetched_now(&succeeded(&scene)));
 }
 
+// ---- chunked bodies ----
+
+#[test]
+fn a_chunked_download_is_verified_and_unpacked_and_one_cut_short_is_retried() {
+    let server = Server::http();
+    let (scene, archive, path) = scene_for(&server);
+    let whole = Reply::chunked(archive.bytes.clone(), 4096);
+    let cut = Reply::Chunked { body: archive.bytes.clone(), chunk: 4096, sent: archive.bytes.len() / 2 };
+    server.sequence(&path, vec![cut, whole]);
+    succeeded(&scene);
+    assert_eq!(server.hits(&path), 2, "the cut body, then the whole one");
+}
+
 // ---- proxies ----
 
 #[test]

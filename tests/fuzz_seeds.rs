@@ -2,7 +2,7 @@
 //! (and malformed variants), real stand-in libraries (x86_64 and aarch64 `.so`, a static `.a`), the
 //! headers of the real ORT libraries in `.test-assets/` (their first 256 KiB: headers, load commands
 //! and section tables; whole files of 25–45 MB would slow each run a thousandfold), and valid and
-//! hostile `.tgz` / `.zip` archives.
+//! hostile `.tgz` / `.zip` archives, and HTTP responses (well-formed and hostile).
 //!
 //! `cargo test` runs every seed through the fuzz entry points once (a smoke test that they never
 //! panic); `ci/fuzz.sh` writes them out with `cargo test --test fuzz_seeds -- --out DIR`, giving
@@ -43,11 +43,12 @@ fn main() {
             "binary_header" => fuzz::binary_header(bytes),
             "tgz" => fuzz::tar_gz(bytes, &work),
             "zip" => fuzz::zip(bytes, &work),
+            "http_response" => fuzz::http_response(bytes),
             other => unreachable!("{other}"),
         }
         assert_eq!(fs::read_dir(&work).unwrap().count(), 0, "{target}/{name} left files in the scratch directory");
     }
-    for target in ["manifest", "binary_header", "tgz", "zip"] {
+    for target in ["manifest", "binary_header", "tgz", "zip", "http_response"] {
         assert!(counts.get(target).copied().unwrap_or(0) >= 3, "too few seeds for {target}: {counts:?}");
     }
     println!("fuzz seeds in {}: {counts:?}", out.display());
@@ -132,8 +133,23 @@ fn seeds(scratch: &Path) -> Vec<(&'static str, String, Vec<u8>)> {
     seeds.push(("zip", "escape.zip".into(), zip_bytes(&[zip_link("t/l", "../.."), zip_file("t/l/x", b"x")])));
     seeds.push(("zip", "duplicate.zip".into(), zip_bytes(&[zip_file("t/a", b"1"), zip_file("t/a", b"2")])));
     seeds.push(("zip", "liar.zip".into(), zip_bytes(&[ZipEntry { declared: Some(4), ..zip_file("t/a", &[0; 4096]) }])));
+    for (name, response) in HTTP_RESPONSES {
+        seeds.push(("http_response", format!("{name}.http"), response.to_vec()));
+    }
     seeds
 }
+
+/// Responses as servers send them, and as hostile ones might.
+const HTTP_RESPONSES: &[(&str, &[u8])] = &[
+    ("length", b"HTTP/1.1 200 OK\r\nContent-Type: application/gzip\r\nContent-Length: 5\r\n\r\nhello"),
+    ("close", b"HTTP/1.0 200 OK\r\nServer: x\r\n\r\nto the end"),
+    ("chunked", b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5;x=y\r\nhello\r\n0\r\nT: 1\r\n\r\n"),
+    ("interim", b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 302 Found\r\nLocation: /next\r\nContent-Length: 0\r\n\r\n"),
+    ("lf-only", b"HTTP/1.1 200 OK\nContent-Length: 2\n\nok"),
+    ("overflow", b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nffffffffffffffffff\r\nx\r\n"),
+    ("two-framings", b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nContent-Length: 3\r\n\r\nabc"),
+    ("folded", b"HTTP/1.1 200 OK\r\nX: a\r\n b\r\n\r\n"),
+];
 
 fn file_name(path: &Path) -> String {
     path.file_name().unwrap().to_string_lossy().into_owned()

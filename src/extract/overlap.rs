@@ -1,6 +1,6 @@
 //! Reading and unpacking at the same time. The calling thread reads the input (the download body,
 //! which hashes what it reads) and hands it over in chunks to a second thread that decompresses and
-//! writes. On two cores this takes the network, ureq's per-read work and the SHA-256 off the unpacking
+//! writes. On two cores this takes the network, the TLS and HTTP framing work and the SHA-256 off the unpacking
 //! path: the unpacking thread never waits for them while there is data in flight.
 
 use std::io::{self, Read};

@@ -118,10 +118,15 @@ impl<R: Read> Read for Body<'_, R> {
             }
             Err(error) if error.kind() == io::ErrorKind::Interrupted => Err(error),
             Err(error) => {
+                // The framing reports a body cut short (of its Content-Length, or before its last chunk)
+                // as an unexpected EOF.
                 let problem = match self.total {
-                    // ureq reports a body cut short of its Content-Length as an unexpected EOF.
                     Some(total) if error.kind() == io::ErrorKind::UnexpectedEof => Problem::Transport {
                         cause: format!("the connection closed after {} of {total} bytes", self.bytes),
+                        transient: true,
+                    },
+                    None if error.kind() == io::ErrorKind::UnexpectedEof => Problem::Transport {
+                        cause: format!("the connection closed after {} bytes, before the body's end", self.bytes),
                         transient: true,
                     },
                     _ => (self.classify)(error),

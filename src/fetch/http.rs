@@ -1,35 +1,40 @@
-//! One attempt over HTTP(S) with ureq: redirects followed here (bounded, never from https back to
-//! http, proxy chosen again for each hop), timeouts on every phase, and ureq's errors sorted into
-//! "try again" and "give up".
+//! One attempt over HTTP(S): redirects followed here (bounded, never from https back to http, the
+//! proxy chosen again for each hop), a connection per request (`Connection: close`: one file per
+//! fetch leaves nothing to reuse), and the status, length and body checked on the way.
 
 use std::cell::OnceCell;
-use std::io::{self, Read};
-use std::time::Duration;
+use std::io::{BufRead, BufReader, Read};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
-use ureq::http::{Response, Uri, header};
-use ureq::tls::{RootCerts, TlsConfig};
-use ureq::{Agent, Body as UreqBody};
+use rustls::ClientConfig;
 
 use super::body::Body;
-use super::{Failed, HttpSettings, Problem, Progress, ProxySetting, Streamed, tls};
+use super::connection::{Phase, Route, Stream};
+use super::url::HttpUrl;
+use super::wire::{self, BodyReader, Head};
+use super::{Failed, HttpSettings, Problem, Progress, Streamed, tls};
+
+/// Read buffer of a response: large reads of the body bypass it.
+const BUFFER: usize = 64 * 1024;
 
 /// What all attempts of one fetch share.
 pub(super) struct Session<'s> {
     settings: &'s HttpSettings,
-    /// Loaded on the first TLS hop: plain-http mirrors never read the OS store.
-    roots: OnceCell<RootCerts>,
+    /// Built on the first TLS hop: plain-http mirrors never read the OS store.
+    tls: OnceCell<Arc<ClientConfig>>,
 }
 
-/// One request of a redirect chain: the agent configured for it, and the proxy it goes through.
-struct Hop {
-    agent: Agent,
-    proxy: Option<ProxySetting>,
-    timeout: Duration,
+/// A response whose head has been read; the body is next on the connection.
+struct Response {
+    head: Head,
+    connection: BufReader<Stream>,
+    route: Route,
 }
 
 impl<'s> Session<'s> {
     pub(super) fn new(settings: &'s HttpSettings) -> Session<'s> {
-        Session { settings, roots: OnceCell::new() }
+        Session { settings, tls: OnceCell::new() }
     }
 
     pub(super) fn attempt<T, E>(
@@ -38,16 +43,23 @@ impl<'s> Session<'s> {
         progress: Option<&dyn Progress>,
         consume: &mut dyn FnMut(&mut dyn Read) -> Result<T, E>,
     ) -> Result<Streamed<T>, Failed<E>> {
-        let (response, hop) = self.get_following_redirects(url).map_err(Failed::Problem)?;
-        let status = response.status().as_u16();
-        if !(200..300).contains(&status) {
-            let retry_after = header_text(&response, header::RETRY_AFTER)
-                .and_then(|v| v.trim().parse::<u64>().ok())
-                .map(Duration::from_secs);
-            return Err(Failed::Problem(Problem::Status { status, retry_after }));
+        let Response { head, connection, route } = self.get_following_redirects(url).map_err(Failed::Problem)?;
+        if !(200..300).contains(&head.status) {
+            let retry_after = head.header("retry-after").and_then(|v| v.parse::<u64>().ok()).map(Duration::from_secs);
+            return Err(Failed::Problem(Problem::Status { status: head.status, retry_after }));
         }
-        let total = header_text(&response, header::CONTENT_LENGTH).and_then(|v| v.trim().parse::<u64>().ok());
-        let content_type = header_text(&response, header::CONTENT_TYPE).map(str::to_string);
+        let framing =
+            head.framing().map_err(|wire::Malformed(what)| {
+                Failed::Problem(route.problem(
+                    std::io::Error::new(std::io::ErrorKind::InvalidData, wire::Malformed(what)),
+                    Phase::Response,
+                ))
+            })?;
+        let total = match framing {
+            wire::Framing::Length(length) => Some(length),
+            _ => None,
+        };
+        let content_type = head.header("content-type").map(str::to_string);
         if let (Some(total), Some(limit)) = (total, self.settings.max_body_bytes)
             && total > limit
         {
@@ -56,8 +68,8 @@ impl<'s> Session<'s> {
         if let Some(progress) = progress {
             progress.started(url, total);
         }
-        let classify = |error: io::Error| problem_from_ureq(ureq::Error::from(error), &hop);
-        let reader = response.into_body().into_reader();
+        let classify = |error| route.problem(error, Phase::Read);
+        let reader = BodyReader::new(connection, framing);
         let limit = self.settings.max_body_bytes;
         let mut body = Body::new(reader, total, progress, Some(self.settings.timeout), limit, &classify);
         let consumed = consume(&mut body);
@@ -66,22 +78,23 @@ impl<'s> Session<'s> {
 
     /// GETs `url`, following at most `max_redirects` redirects. A redirect to plain http after TLS was
     /// used, to another scheme, or back to a URL already visited is refused.
-    fn get_following_redirects(&self, url: &str) -> Result<(Response<UreqBody>, Hop), Problem> {
+    fn get_following_redirects(&self, url: &str) -> Result<Response, Problem> {
         let mut chain = vec![url.to_string()];
         let mut tls_seen = false;
         loop {
             let current = chain.last().map(String::as_str).unwrap_or(url);
-            let uri: Uri = current.parse().map_err(|_| refused(format!("{current} is not a valid URL")))?;
-            tls_seen |= is_https(&uri);
-            let hop = self.hop(&uri, tls_seen)?;
-            let response = hop.agent.get(uri.clone()).call().map_err(|e| problem_from_ureq(e, &hop))?;
-            if !matches!(response.status().as_u16(), 301 | 302 | 303 | 307 | 308) {
-                return Ok((response, hop));
+            let parsed = HttpUrl::parse(current).map_err(refused)?;
+            tls_seen |= parsed.https;
+            let response = self.get(&parsed)?;
+            let status = response.head.status;
+            if !matches!(status, 301 | 302 | 303 | 307 | 308) {
+                return Ok(response);
             }
-            let status = response.status().as_u16();
-            let location = header_text(&response, header::LOCATION)
+            let location = response
+                .head
+                .header("location")
                 .ok_or_else(|| refused(format!("{current} answered HTTP {status} without a Location to follow")))?;
-            let next = resolve_location(&uri, location);
+            let next = parsed.resolve(location);
             let next_scheme = next.split_once("://").map(|(s, _)| s.to_ascii_lowercase()).unwrap_or_default();
             if tls_seen && next_scheme != "https" {
                 return Err(refused(format!(
@@ -106,136 +119,79 @@ impl<'s> Session<'s> {
         }
     }
 
-    /// An agent for one request: our proxy (or none), our roots, our timeouts, redirects left to us.
-    fn hop(&self, uri: &Uri, https_only: bool) -> Result<Hop, Problem> {
+    /// One GET over a new connection, through the proxy chosen for this URL (or none), up to the
+    /// end of the response head.
+    fn get(&self, url: &HttpUrl) -> Result<Response, Problem> {
         let settings = self.settings;
-        let https = is_https(uri);
-        let host = uri.host().ok_or_else(|| refused(format!("{uri} has no host")))?;
-        let port = uri.port_u16().unwrap_or(if https { 443 } else { 80 });
-        let proxy = settings.proxies.for_target(https, host, port).cloned();
-        let proxy_tls = proxy.as_ref().is_some_and(|p| p.proxy.protocol() == ureq::ProxyProtocol::Https);
-        let mut tls = TlsConfig::builder();
-        if https || proxy_tls {
-            let roots = self.roots.get_or_init(|| tls::root_certs(&settings.extra_roots));
-            tls = tls.root_certs(roots.clone());
+        let proxy = settings.proxies.for_target(url.https, &url.host, url.port).cloned();
+        let route = Route { proxy, timeout: settings.timeout };
+        let user_agent = settings.user_agent.as_str();
+        let opened = route.open(url, user_agent, &|| self.tls_config())?;
+        let mut stream = opened.stream;
+        let (target, authorization) = match opened.via_http_proxy {
+            true => (url.absolute(), route.proxy_authorization()),
+            false => (url.target.clone(), None),
+        };
+        wire::write_get(&mut stream, &target, &url.authority(), user_agent, authorization.as_deref())
+            .map_err(|e| route.problem(e, Phase::Send))?;
+        let mut connection = BufReader::with_capacity(BUFFER, stream);
+        let mut within = Within { inner: &mut connection, deadline: Instant::now() + settings.timeout };
+        let head = wire::read_response_head(&mut within).map_err(|e| route.problem(e, Phase::Response))?;
+        if opened.via_http_proxy
+            && head.status == 407
+            && let Some(setting) = &route.proxy
+        {
+            let reason = format!("the proxy refused the request: HTTP 407 {}", head.reason);
+            return Err(route.proxy_problem(setting, reason));
         }
-        let timeout = Some(settings.timeout);
-        let config = Agent::config_builder()
-            // Our own redirect loop and status handling give clearer errors than ureq's.
-            .max_redirects(0)
-            .http_status_as_error(false)
-            .https_only(https_only)
-            // Set explicitly: ureq's default reads *_PROXY from the process, not from our Vars.
-            .proxy(proxy.as_ref().map(|p| p.proxy.clone()))
-            .tls_config(tls.build())
-            .user_agent(settings.user_agent.as_str())
-            // An empty value sends no Accept-Encoding: the bytes must be the file's, undecoded.
-            .accept_encoding("")
-            .timeout_resolve(timeout)
-            .timeout_connect(timeout)
-            .timeout_send_request(timeout)
-            .timeout_recv_response(timeout)
-            .timeout_per_read(timeout)
-            .timeout_per_write(timeout)
-            .build();
-        Ok(Hop { agent: Agent::new_with_config(config), proxy, timeout: settings.timeout })
+        Ok(Response { head, connection, route })
+    }
+
+    /// The TLS configuration, built once per session.
+    fn tls_config(&self) -> Result<Arc<ClientConfig>, Problem> {
+        if let Some(config) = self.tls.get() {
+            return Ok(Arc::clone(config));
+        }
+        let config = tls::client_config(&self.settings.extra_roots).map_err(|e| Problem::Tls(tls::describe(&e)))?;
+        Ok(Arc::clone(self.tls.get_or_init(|| config)))
     }
 }
 
-fn is_https(uri: &Uri) -> bool {
-    uri.scheme_str().is_some_and(|s| s.eq_ignore_ascii_case("https"))
+/// The response head must arrive within one timeout in all, as the body's trickle is bounded by the
+/// stall guard: a server sending a header byte now and then is stopped too.
+struct Within<'a, R> {
+    inner: &'a mut R,
+    deadline: Instant,
 }
 
-fn header_text(response: &Response<UreqBody>, name: header::HeaderName) -> Option<&str> {
-    response.headers().get(name).and_then(|v| v.to_str().ok())
+impl<R> Within<'_, R> {
+    fn check(&self) -> std::io::Result<()> {
+        match Instant::now() < self.deadline {
+            true => Ok(()),
+            false => Err(std::io::Error::new(std::io::ErrorKind::TimedOut, "the response head took too long")),
+        }
+    }
+}
+
+impl<R: BufRead> Read for Within<'_, R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        self.check()?;
+        self.inner.read(buf)
+    }
+}
+
+impl<R: BufRead> BufRead for Within<'_, R> {
+    fn fill_buf(&mut self) -> std::io::Result<&[u8]> {
+        self.check()?;
+        self.inner.fill_buf()
+    }
+
+    fn consume(&mut self, amount: usize) {
+        self.inner.consume(amount);
+    }
 }
 
 /// A final refusal (another attempt would do the same).
 fn refused(cause: String) -> Problem {
     Problem::Transport { cause, transient: false }
-}
-
-/// The absolute URL a `Location` header points to, relative to the URL that answered.
-fn resolve_location(base: &Uri, location: &str) -> String {
-    let location = location.trim();
-    let location = location.split('#').next().unwrap_or_default();
-    if has_scheme(location) {
-        return location.to_string();
-    }
-    let scheme = base.scheme_str().unwrap_or("https");
-    if let Some(rest) = location.strip_prefix("//") {
-        return format!("{scheme}://{rest}");
-    }
-    let authority = base.authority().map(|a| a.as_str()).unwrap_or_default();
-    if location.starts_with('/') {
-        return format!("{scheme}://{authority}{location}");
-    }
-    let path = base.path();
-    let directory = path.rfind('/').and_then(|slash| path.get(..=slash)).unwrap_or("/");
-    format!("{scheme}://{authority}{directory}{location}")
-}
-
-/// `scheme:` before any `/`, `?` or `#` (RFC 3986 §3.1).
-fn has_scheme(reference: &str) -> bool {
-    let Some((scheme, _)) = reference.split_once(':') else { return false };
-    let mut chars = scheme.chars();
-    chars.next().is_some_and(|c| c.is_ascii_alphabetic())
-        && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'))
-}
-
-/// Sorts a ureq error into a [`Problem`]: what to tell the user, and whether to try again.
-fn problem_from_ureq(error: ureq::Error, hop: &Hop) -> Problem {
-    // A failure to reach the origin may be the proxy's: say which proxy was in the way.
-    let via = |cause: String| match &hop.proxy {
-        Some(proxy) => format!("{cause} (through the proxy {}={})", proxy.variable, proxy.shown),
-        None => cause,
-    };
-    let transient = |cause: &str| Problem::Transport { cause: via(cause.to_string()), transient: true };
-    match error {
-        ureq::Error::Timeout(which) => Problem::Timeout { which: timeout_name(which), after: hop.timeout },
-        ureq::Error::Io(error) => match error.get_ref().and_then(|inner| inner.downcast_ref::<rustls::Error>()) {
-            // rustls hands a failed handshake to ureq inside an io::Error.
-            Some(tls_error) => Problem::Tls(tls::describe(tls_error)),
-            None => Problem::Transport { cause: via(io_cause(&error)), transient: true },
-        },
-        ureq::Error::HostNotFound => transient("the host name could not be resolved"),
-        ureq::Error::ConnectionFailed => transient("the connection failed"),
-        ureq::Error::BodyStalled => transient("the body stopped arriving"),
-        ureq::Error::Rustls(error) => Problem::Tls(tls::describe(&error)),
-        ureq::Error::Tls(cause) => Problem::Tls(cause.to_string()),
-        ureq::Error::Pem(error) => Problem::Tls(format!("{error:?}")),
-        ureq::Error::TlsRequired => Problem::Tls("the connection was not encrypted".into()),
-        ureq::Error::ConnectProxyFailed(reason) => match &hop.proxy {
-            Some(proxy) => Problem::Proxy {
-                variable: proxy.variable.clone(),
-                value: proxy.shown.clone(),
-                reason: format!("the proxy refused the tunnel: {reason}"),
-            },
-            None => refused(format!("CONNECT failed: {reason}")),
-        },
-        ureq::Error::StatusCode(status) => Problem::Status { status, retry_after: None },
-        ureq::Error::RequireHttpsOnly(url) => refused(format!("refused to leave https for {url}")),
-        other => refused(via(other.to_string())),
-    }
-}
-
-fn timeout_name(timeout: ureq::Timeout) -> &'static str {
-    match timeout {
-        ureq::Timeout::Resolve => "DNS lookup",
-        ureq::Timeout::Connect => "connect",
-        ureq::Timeout::SendRequest | ureq::Timeout::SendBody | ureq::Timeout::PerWrite => "send",
-        ureq::Timeout::RecvResponse => "response",
-        ureq::Timeout::PerRead => "read",
-        _ => "transfer",
-    }
-}
-
-fn io_cause(error: &io::Error) -> String {
-    match error.kind() {
-        io::ErrorKind::ConnectionRefused => "connection refused".into(),
-        io::ErrorKind::ConnectionReset => "connection reset by the peer".into(),
-        io::ErrorKind::ConnectionAborted => "connection aborted".into(),
-        io::ErrorKind::UnexpectedEof => "the connection closed before the response was complete".into(),
-        _ => error.to_string(),
-    }
 }

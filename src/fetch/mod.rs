@@ -1,18 +1,24 @@
 //! Getting bytes from a URL (`https://`, `http://`, `file://`): timeouts, bounded retries with backoff,
 //! bounded redirects without https→http downgrade, proxies, extra CA roots, SHA-256 while streaming.
 //!
-//! Every setting comes from [`Vars`]. ureq's default configuration reads `*_PROXY` from the process
-//! environment by itself, so each request here is given its proxy (or none) explicitly. No
-//! `Content-Encoding` is ever decoded (ureq's `gzip` feature is off and no `Accept-Encoding` is sent),
-//! so the SHA-256 covers the bytes on the wire — the bytes the manifest pins.
+//! Every setting comes from [`Vars`], proxies included (never the process environment). The HTTP/1.1
+//! client is our own (`http`, `connection`, `wire`, `url`, `socks`, over rustls and std's TcpStream):
+//! one streaming GET is all a download needs. No `Content-Encoding` is ever decoded (the request says
+//! `Accept-Encoding: identity`), so the SHA-256 covers the bytes on the wire — the bytes the manifest pins.
 
 mod body;
+mod connection;
 mod file;
 mod http;
 mod proxy;
+mod socks;
 #[cfg(test)]
 mod tests;
 mod tls;
+mod url;
+mod wire;
+#[cfg(test)]
+mod wire_tests;
 
 use std::fmt;
 use std::io::{self, Read};
@@ -22,8 +28,13 @@ use std::time::Duration;
 use crate::env::{Var, Vars};
 use crate::error::DownloadError;
 
-pub(crate) use proxy::{Proxies, ProxySetting};
+pub(crate) use proxy::Proxies;
 pub(crate) use tls::RootFile;
+
+/// The fuzz target's entry point: `bytes` as a server's response, head and body, never a panic.
+pub(crate) fn parse_response(bytes: &[u8]) {
+    let _ = wire::parse_response(bytes);
+}
 
 /// The connect, per-read and low-speed timeout when neither the builder nor the variable sets one.
 pub(crate) const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);

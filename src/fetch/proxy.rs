@@ -1,5 +1,5 @@
-//! Proxies from the usual variables, read through [`Vars`] (never ureq's own reading of the process
-//! environment). `https_proxy` then `all_proxy` serve https:// URLs; `http_proxy` then `all_proxy` serve
+//! Proxies from the usual variables, read through [`Vars`] (never from the process environment
+//! directly). `https_proxy` then `all_proxy` serve https:// URLs; `http_proxy` then `all_proxy` serve
 //! http:// ones; lowercase before uppercase, as curl does. `no_proxy` follows curl too: comma- or
 //! space-separated entries; `*`; a domain (with or without a leading `.` or `*.`) matching itself and its
 //! subdomains; an IP address or CIDR range; an optional `:port`.
@@ -21,7 +21,35 @@ pub(crate) struct ProxySetting {
     pub variable: String,
     /// The value for messages: a password in it is shown as `***`.
     pub shown: String,
-    pub(super) proxy: ureq::Proxy,
+    pub(super) server: ProxyServer,
+}
+
+/// How to talk to a proxy, parsed from its URL.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(super) struct ProxyServer {
+    pub kind: ProxyKind,
+    /// A name or an IP address (IPv6 without brackets).
+    pub host: String,
+    pub port: u16,
+    /// User and password, percent-decoded (`Proxy-Authorization: Basic`, SOCKS5 RFC 1929, SOCKS4 user id).
+    pub credentials: Option<(String, String)>,
+}
+
+/// The proxy protocols accepted (`SCHEMES`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum ProxyKind {
+    /// http://: absolute-form requests for http:// URLs, `CONNECT` tunnels for https:// ones.
+    Http,
+    /// https://: the same, inside TLS to the proxy.
+    Https,
+    /// socks4://: IPv4 only; the name is resolved here.
+    Socks4,
+    /// socks4a://: the proxy resolves the name.
+    Socks4a,
+    /// socks5:// and socks://: the name is resolved here (as curl does).
+    Socks5,
+    /// socks5h://: the proxy resolves the name.
+    Socks5h,
 }
 
 /// Which proxy serves which URL.
@@ -72,16 +100,60 @@ impl ProxySetting {
                 "unknown proxy scheme `{scheme}://`; use http://, https://, socks4://, socks5:// or socks5h://"
             )));
         }
+        let kind = match scheme.to_ascii_lowercase().as_str() {
+            "https" => ProxyKind::Https,
+            "socks4" => ProxyKind::Socks4,
+            "socks4a" => ProxyKind::Socks4a,
+            "socks" | "socks5" => ProxyKind::Socks5,
+            "socks5h" => ProxyKind::Socks5h,
+            _ => ProxyKind::Http,
+        };
         let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
-        let host_port = authority.rsplit_once('@').map_or(authority, |(_, host_port)| host_port);
-        check_host_port(host_port).map_err(refuse)?;
-        let proxy = ureq::Proxy::new(&url).map_err(|e| refuse(format!("not a proxy URL ({e})")))?;
-        Ok(ProxySetting { variable: var.name.clone(), shown: redact(&url), proxy })
+        let (userinfo, host_port) = match authority.rsplit_once('@') {
+            Some((userinfo, host_port)) => (Some(userinfo), host_port),
+            None => (None, authority),
+        };
+        let (host, port) = check_host_port(host_port).map_err(refuse)?;
+        let credentials = userinfo.map(|userinfo| {
+            let (user, password) = userinfo.split_once(':').unwrap_or((userinfo, ""));
+            (percent_decode(user), percent_decode(password))
+        });
+        let port = port.unwrap_or(match kind {
+            ProxyKind::Http => 80,
+            ProxyKind::Https => 443,
+            _ => 1080,
+        });
+        let server = ProxyServer { kind, host: host.to_string(), port, credentials };
+        Ok(ProxySetting { variable: var.name.clone(), shown: redact(&url), server })
     }
 }
 
-/// Checks `host[:port]` (IPv6 in brackets) before ureq sees it, so every malformed value gets a reason.
-fn check_host_port(host_port: &str) -> Result<(), String> {
+/// `%XX` escapes decoded (a password may hold `@` or `:` that way); anything else kept as is.
+fn percent_decode(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while let Some(&byte) = bytes.get(i) {
+        let escaped = bytes.get(i + 1..i + 3).filter(|hex| hex.iter().all(u8::is_ascii_hexdigit));
+        let decoded =
+            escaped.and_then(|hex| std::str::from_utf8(hex).ok()).and_then(|hex| u8::from_str_radix(hex, 16).ok());
+        match decoded {
+            Some(decoded) if byte == b'%' => {
+                out.push(decoded);
+                i += 3;
+            }
+            _ => {
+                out.push(byte);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// Checks `host[:port]` (IPv6 in brackets), so every malformed value gets a reason; returns the host
+/// (without brackets) and the port, if any.
+fn check_host_port(host_port: &str) -> Result<(&str, Option<u16>), String> {
     let (host, port) = if let Some(rest) = host_port.strip_prefix('[') {
         let (host, after) = rest.split_once(']').ok_or("an IPv6 address needs a closing `]`")?;
         if host.parse::<std::net::Ipv6Addr>().is_err() {
@@ -101,8 +173,11 @@ fn check_host_port(host_port: &str) -> Result<(), String> {
         return Err(format!("`{host}` is not a host name"));
     }
     match port {
-        Some(port) if port.parse::<u16>().map_or(true, |p| p == 0) => Err(format!("`{port}` is not a port number")),
-        _ => Ok(()),
+        Some(port) => match port.parse::<u16>() {
+            Ok(number) if number != 0 => Ok((host, Some(number))),
+            _ => Err(format!("`{port}` is not a port number")),
+        },
+        None => Ok((host, None)),
     }
 }
 

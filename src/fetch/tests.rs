@@ -111,7 +111,7 @@ fn a_body_arrives_whole_with_its_hash_progress_and_our_headers() {
     assert_eq!(*progress.bytes.borrow(), body.len() as u64);
     let request = &server.requests()[0];
     assert_eq!(request.header("User-Agent"), Some(concat!("onnxruntime-provision/", env!("CARGO_PKG_VERSION"))));
-    assert_eq!(request.header("Accept-Encoding"), None, "we must not invite a Content-Encoding");
+    assert_eq!(request.header("Accept-Encoding"), Some("identity"), "we must not invite a Content-Encoding");
 }
 
 #[test]
@@ -290,6 +290,31 @@ fn a_stall_after_the_headers_fires_the_read_timeout() {
 }
 
 #[test]
+fn a_name_that_does_not_resolve_is_named_within_the_timeout() {
+    let mut settings = quick(&[]);
+    settings.retries = 0;
+    let started = Instant::now();
+    // `.invalid` never resolves (RFC 2606); a resolver without a network may instead hang: the timeout.
+    let error = download_error(to_vec("http://no-such-host.invalid/f", &settings));
+    assert!(started.elapsed() < Duration::from_secs(3), "took {:?}", started.elapsed());
+    let named = matches!(&error, DownloadError::Transport { cause, .. } if cause.contains("no-such-host.invalid could not be resolved"));
+    let timed_out = matches!(&error, DownloadError::Timeout { which, .. } if which == "DNS lookup");
+    assert!(named || timed_out, "{error:?}");
+}
+
+#[test]
+fn a_head_sent_a_line_at_a_time_fires_the_response_timeout() {
+    let server = Server::http();
+    server.route("/f", Reply::SlowHead { interval: Duration::from_millis(300) });
+    let mut settings = quick(&[]);
+    settings.retries = 0;
+    let started = Instant::now();
+    let error = download_error(to_vec(&server.url("/f"), &settings));
+    assert!(started.elapsed() < Duration::from_secs(3), "took {:?}", started.elapsed());
+    assert!(matches!(&error, DownloadError::Timeout { which, .. } if which == "response"), "{error:?}");
+}
+
+#[test]
 fn a_trickle_is_stopped_by_the_low_speed_guard() {
     // 1 byte every 200 ms never trips the 1 s per-read timeout; the stall guard must stop it.
     let server = Server::http();
@@ -338,6 +363,68 @@ fn a_login_page_is_delivered_as_is_for_the_checksum_to_refuse() {
     assert!(got.content_type.as_deref().is_some_and(|t| t.starts_with("text/html")), "{:?}", got.content_type);
 }
 
+// ---- chunked bodies ----
+
+#[test]
+fn a_chunked_body_arrives_whole_with_its_hash_and_no_announced_length() {
+    let body = payload(150_000);
+    let server = Server::http();
+    server.route("/f", Reply::chunked(body.clone(), 7_000));
+    let progress = Recorder::default();
+    let url = server.url("/f");
+    let got = fetch(&url, &quick(&[]), Some(&progress), |r| {
+        let mut out = Vec::new();
+        r.read_to_end(&mut out).map(|_| out)
+    })
+    .unwrap();
+    assert_eq!((got.value == body, got.sha256, got.bytes), (true, sha256(&body), body.len() as u64));
+    assert_eq!(progress.events.borrow()[0], format!("started {url} None"));
+}
+
+#[test]
+fn a_chunked_body_over_tls_arrives_whole() {
+    let body = payload(100_000);
+    let server = Server::https(pki().server_config(Leaf::Good));
+    server.route("/f", Reply::chunked(body.clone(), 16_384));
+    let (_dir, ca) = ca_file();
+    let got = to_vec(&server.url("/f"), &quick(&[("ONNXRUNTIME_CA_BUNDLE", &ca)])).unwrap();
+    assert_eq!((got.value == body, got.sha256), (true, sha256(&body)));
+}
+
+#[test]
+fn a_chunked_body_cut_short_is_retried_like_a_short_content_length() {
+    let body = payload(10_000);
+    let server = Server::http();
+    server.sequence(
+        "/f",
+        vec![Reply::Chunked { body: body.clone(), chunk: 1000, sent: 4000 }, Reply::chunked(body.clone(), 1000)],
+    );
+    let got = to_vec(&server.url("/f"), &quick(&[])).unwrap();
+    assert_eq!((got.attempts, got.sha256), (2, sha256(&body)));
+
+    server.route("/always-short", Reply::Chunked { body, chunk: 1000, sent: 4000 });
+    let error = download_error(to_vec(&server.url("/always-short"), &quick(&[])));
+    match &error {
+        DownloadError::Transport { cause, attempts: 4, .. } => {
+            assert!(cause.contains("closed after 4000 bytes, before the body's end"), "{cause}")
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn a_response_framed_two_ways_is_refused_without_retries() {
+    let server = Server::http();
+    // The test server adds its own Content-Length to a full reply.
+    server.route("/f", Reply::ok("x").with_header("Transfer-Encoding", "chunked"));
+    let error = download_error(to_vec(&server.url("/f"), &quick(&[])));
+    assert!(
+        matches!(&error, DownloadError::Transport { cause, attempts: 1, .. } if cause.contains("both Transfer-Encoding and Content-Length")),
+        "{error:?}"
+    );
+    assert_eq!(server.hits("/f"), 1);
+}
+
 // ---- redirects ----
 
 #[test]
@@ -351,6 +438,21 @@ fn redirects_are_followed_relative_and_absolute() {
     assert_eq!((got.value.as_slice(), got.attempts), (&b"here"[..], 1));
     let paths: Vec<String> = server.requests().into_iter().map(|r| r.path).collect();
     assert_eq!(paths, ["/releases/a", "/releases/b", "/final/c", "/final/d"]);
+}
+
+#[test]
+fn redirects_resolve_scheme_relative_and_query_only_locations() {
+    let server = Server::http();
+    let authority = server.addr().to_string();
+    server.route("/a/start", Reply::redirect(303, &format!("//{authority}/b/next")));
+    server.route("/b/next", Reply::redirect(308, "?v=2"));
+    server.route("/b/next?v=2", Reply::redirect(302, "../c/end"));
+    server.route("/b/../c/end", Reply::ok("resolved"));
+    let got = to_vec(&server.url("/a/start"), &quick(&[])).unwrap();
+    assert_eq!(got.value, b"resolved");
+    let paths: Vec<String> = server.requests().into_iter().map(|r| r.path).collect();
+    // Dot segments reach the server as sent: it resolves them itself.
+    assert_eq!(paths, ["/a/start", "/b/next", "/b/next?v=2", "/b/../c/end"]);
 }
 
 #[test]
@@ -541,25 +643,22 @@ fn extra_roots_are_added_to_the_os_store_never_replacing_it() {
     server.route("/f", Reply::ok("trusted"));
     let (_dir, ca) = ca_file();
     let settings = quick(&[("ONNXRUNTIME_CA_BUNDLE", &ca)]);
-    let ureq::tls::RootCerts::Specific(roots) = tls::root_certs(&settings.extra_roots) else {
-        panic!("an extra root gives a list of roots");
-    };
-    let ders = |certs: &[ureq::tls::Certificate<'static>]| certs.iter().map(|c| c.der().to_vec()).collect::<Vec<_>>();
+    let mut public = rustls::RootCertStore::empty();
+    public.add_parsable_certificates(store.iter().cloned());
+    let mut test_ca = rustls::RootCertStore::empty();
+    test_ca.add_parsable_certificates(settings.extra_roots[0].certs.iter().cloned());
     // The public roots, then the test CA.
-    assert_eq!(ders(&roots[..store.len()]), ders(store));
-    assert_eq!(ders(&roots[store.len()..]), ders(&settings.extra_roots[0].certs));
+    let roots = tls::root_store(store, &settings.extra_roots).roots;
+    assert_eq!(roots[..public.roots.len()], public.roots[..]);
+    assert_eq!(roots[public.roots.len()..], test_ca.roots[..]);
     assert_eq!(to_vec(&server.url("/f"), &settings).unwrap().value, b"trusted");
     // With no OS store, Mozilla's roots are the public ones the CA joins.
-    assert_eq!(tls::roots(&[], &settings.extra_roots).len(), webpki_roots::TLS_SERVER_ROOTS.len() + 1);
+    assert_eq!(tls::root_store(&[], &settings.extra_roots).roots.len(), webpki_roots::TLS_SERVER_ROOTS.len() + 1);
 }
 
 #[test]
 fn mozillas_roots_are_handed_to_rustls_as_the_same_anchors() {
-    let certs = tls::roots(&[], &[]);
-    let mut store = rustls::RootCertStore::empty();
-    let parsed = store
-        .add_parsable_certificates(certs.iter().map(|c| rustls::pki_types::CertificateDer::from(c.der().to_vec())));
-    assert_eq!(parsed, (webpki_roots::TLS_SERVER_ROOTS.len(), 0));
+    let store = tls::root_store(&[], &[]);
     assert_eq!(store.roots, webpki_roots::TLS_SERVER_ROOTS);
     // Name constraints (a few national CAs carry them) survive too.
     assert!(store.roots.iter().any(|anchor| anchor.name_constraints.is_some()));
@@ -685,8 +784,34 @@ fn http_proxy_serves_only_http_urls() {
     to_vec(&secure.url("/f"), &settings).unwrap();
     assert_eq!(proxy.tunnels(), 0, "HTTP_PROXY must not carry https");
     to_vec(&plain.url("/f"), &settings).unwrap();
-    assert_eq!(proxy.tunnels(), 1);
+    assert_eq!(proxy.forwarded(), 1, "an http URL goes through the proxy as an absolute-form request");
     assert_eq!(plain.hits("/f"), 1);
+}
+
+#[test]
+fn proxy_credentials_go_in_proxy_authorization_for_tunnels_and_plain_requests() {
+    let plain = Server::http();
+    plain.route("/f", Reply::ok("plain"));
+    let secure = Server::https(pki().server_config(Leaf::Good));
+    secure.route("/f", Reply::ok("secure"));
+    let proxy = ConnectProxy::start();
+    let (_dir, ca) = ca_file();
+    // `%40` in the URL is an `@` of the password.
+    let value = proxy.url().replace("http://", "http://alice:p%40ss@");
+    let settings = quick(&[("HTTP_PROXY", &value), ("HTTPS_PROXY", &value), ("ONNXRUNTIME_CA_BUNDLE", &ca)]);
+    assert_eq!(to_vec(&plain.url("/f"), &settings).unwrap().value, b"plain");
+    assert_eq!(to_vec(&secure.url("/f"), &settings).unwrap().value, b"secure");
+    let expected = format!("Basic {}", wire::base64(b"alice:p@ss"));
+    let asked = proxy.requests();
+    assert_eq!(asked.len(), 2);
+    assert_eq!((asked[0].method.as_str(), asked[0].path.clone()), ("GET", plain.url("/f")), "absolute-form");
+    assert_eq!((asked[1].method.as_str(), asked[1].path.clone()), ("CONNECT", secure.addr().to_string()));
+    for request in &asked {
+        assert_eq!(request.header("Proxy-Authorization"), Some(expected.as_str()), "{}", request.method);
+    }
+    // The origin behind a tunnel never sees the proxy's credentials.
+    assert_eq!(secure.requests()[0].header("Proxy-Authorization"), None);
+    assert_eq!((proxy.tunnels(), proxy.forwarded()), (1, 1));
 }
 
 #[test]

@@ -1,7 +1,6 @@
-//! Trusted roots: the OS store — or, where there is none, Mozilla's roots (`webpki-roots`, which ureq's
-//! `rustls` feature builds anyway) — plus the certificates of `SSL_CERT_FILE`, `SSL_CERT_DIR` and
-//! `ONNXRUNTIME_CA_BUNDLE` as read through `Vars`: added, never replacing, so a TLS-inspecting proxy's
-//! CA can be trusted without losing the public roots. There is deliberately no switch that turns
+//! Trusted roots: the OS store — or, where there is none, Mozilla's roots (`webpki-roots`) — plus the
+//! certificates of `SSL_CERT_FILE`, `SSL_CERT_DIR` and `ONNXRUNTIME_CA_BUNDLE` as read through `Vars`:
+//! added, never replacing, so a TLS-inspecting proxy's CA can be trusted without losing the public roots. There is deliberately no switch that turns
 //! verification off.
 //!
 //! rustls-native-certs 0.8's `load_native_certs` reads the *process's* `SSL_CERT_FILE`/`SSL_CERT_DIR`
@@ -12,8 +11,9 @@
 use std::path::PathBuf;
 use std::sync::{Arc, OnceLock};
 
-use rustls::CertificateError;
-use ureq::tls::{Certificate, PemItem, RootCerts};
+use rustls::pki_types::CertificateDer;
+use rustls::pki_types::pem::PemObject;
+use rustls::{CertificateError, ClientConfig, RootCertStore};
 
 use crate::env::Var;
 use crate::error::DownloadError;
@@ -23,7 +23,7 @@ use crate::error::DownloadError;
 pub(crate) struct RootFile {
     pub variable: String,
     pub path: PathBuf,
-    pub certs: Vec<Certificate<'static>>,
+    pub certs: Vec<CertificateDer<'static>>,
 }
 
 impl RootFile {
@@ -35,14 +35,10 @@ impl RootFile {
             reason,
         };
         let pem = std::fs::read(&path).map_err(|e| refuse(format!("the file cannot be read: {e}")))?;
-        let mut certs = Vec::new();
-        for item in ureq::tls::parse_pem(&pem) {
-            match item {
-                Ok(PemItem::Certificate(cert)) => certs.push(cert),
-                Ok(_) => {} // keys and other sections are not roots
-                Err(e) => return Err(refuse(format!("the file is not valid PEM: {e}"))),
-            }
-        }
+        // Only CERTIFICATE sections are read: keys and other sections are not roots.
+        let certs = CertificateDer::pem_slice_iter(&pem)
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| refuse(format!("the file is not valid PEM: {e}")))?;
         if certs.is_empty() {
             return Err(refuse("the file holds no PEM certificate (-----BEGIN CERTIFICATE-----)".into()));
         }
@@ -67,33 +63,41 @@ impl RootFile {
             if found.certs.is_empty() {
                 return Err(refuse("the directory holds no PEM certificate (-----BEGIN CERTIFICATE-----)".into()));
             }
-            let certs = found.certs.iter().map(|der| Certificate::from_der(der.as_ref()).to_owned()).collect();
-            files.push(RootFile { variable: var.name.clone(), path: dir, certs });
+            files.push(RootFile { variable: var.name.clone(), path: dir, certs: found.certs });
         }
         Ok(files)
     }
 }
 
-/// The roots to verify servers with.
-pub(super) fn root_certs(extra: &[RootFile]) -> RootCerts {
-    let store = os_store();
-    if store.is_empty() && extra.is_empty() {
-        // ureq's own copy of the Mozilla roots: the same list `roots` would build.
-        return RootCerts::WebPki;
-    }
-    RootCerts::Specific(Arc::new(roots(store, extra)))
+/// The client configuration of every TLS connection of a session: our roots, ring's algorithms (named
+/// explicitly, so another crate enabling a second provider cannot make the choice ambiguous).
+pub(super) fn client_config(extra: &[RootFile]) -> Result<Arc<ClientConfig>, rustls::Error> {
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let config = ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()?
+        .with_root_certificates(root_store(os_store(), extra))
+        .with_no_client_auth();
+    Ok(Arc::new(config))
 }
 
-/// The OS store (Mozilla's roots when it is empty), then each extra file's certificates.
-pub(crate) fn roots(store: &[Certificate<'static>], extra: &[RootFile]) -> Vec<Certificate<'static>> {
-    let base = if store.is_empty() { mozilla_roots() } else { store };
-    base.iter().cloned().chain(extra.iter().flat_map(|file| file.certs.iter().cloned())).collect()
+/// `store` (Mozilla's roots when it is empty), then each extra file's certificates. A certificate
+/// rustls cannot take as an anchor is skipped, as every TLS client does with a system bundle.
+pub(crate) fn root_store(store: &[CertificateDer<'static>], extra: &[RootFile]) -> RootCertStore {
+    let mut roots = if store.is_empty() {
+        RootCertStore { roots: webpki_roots::TLS_SERVER_ROOTS.to_vec() }
+    } else {
+        let mut roots = RootCertStore::empty();
+        roots.add_parsable_certificates(store.iter().cloned());
+        roots
+    };
+    roots.add_parsable_certificates(extra.iter().flat_map(|file| file.certs.iter().cloned()));
+    roots
 }
 
 /// The OS store, read once per process: it takes tens of milliseconds and does not change mid-build.
-pub(super) fn os_store() -> &'static [Certificate<'static>] {
-    static ROOTS: OnceLock<Vec<Certificate<'static>>> = OnceLock::new();
-    ROOTS.get_or_init(|| load_os_store().iter().map(|der| Certificate::from_der(der.as_ref()).to_owned()).collect())
+pub(super) fn os_store() -> &'static [CertificateDer<'static>] {
+    static ROOTS: OnceLock<Vec<CertificateDer<'static>>> = OnceLock::new();
+    ROOTS.get_or_init(load_os_store)
 }
 
 /// The bundle files and directories of the distributions (the places openssl-probe 0.2, which
@@ -136,64 +140,6 @@ pub(crate) fn load_os_store() -> Vec<rustls::pki_types::CertificateDer<'static>>
         return Vec::new();
     }
     rustls_native_certs::load_native_certs().certs
-}
-
-/// `webpki_roots::TLS_SERVER_ROOTS` as certificates, which is all ureq takes beside its own
-/// all-or-nothing `RootCerts::WebPki`.
-fn mozilla_roots() -> &'static [Certificate<'static>] {
-    static ROOTS: OnceLock<Vec<Certificate<'static>>> = OnceLock::new();
-    ROOTS.get_or_init(|| {
-        webpki_roots::TLS_SERVER_ROOTS
-            .iter()
-            .map(|anchor| Certificate::from_der(&anchor_certificate(anchor)).to_owned())
-            .collect()
-    })
-}
-
-/// A certificate carrying a trust anchor's subject, key and name constraints: rustls takes exactly
-/// those from a root certificate (webpki's `anchor_from_trusted_cert`), and checks neither a root's
-/// signature nor its validity, so both are placeholders.
-fn anchor_certificate(anchor: &rustls::pki_types::TrustAnchor<'_>) -> Vec<u8> {
-    const SEQUENCE: u8 = 0x30;
-    // sha256WithRSAEncryption (1.2.840.113549.1.1.11), NULL parameters.
-    let algorithm = der(SEQUENCE, &[0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x0b, 0x05, 0x00]);
-    let name = der(SEQUENCE, anchor.subject.as_ref());
-    let validity = der(SEQUENCE, &[der(0x17, b"000101000000Z"), der(0x17, b"491231235959Z")].concat());
-    let mut tbs = [
-        der(0xa0, &der(0x02, &[2])), // version 3
-        der(0x02, &[1]),             // serial number
-        algorithm.clone(),
-        name.clone(), // issuer: itself
-        validity,
-        name,
-        der(SEQUENCE, anchor.subject_public_key_info.as_ref()),
-    ]
-    .concat();
-    if let Some(constraints) = &anchor.name_constraints {
-        // id-ce-nameConstraints (2.5.29.30), critical.
-        let extension =
-            [der(0x06, &[0x55, 0x1d, 0x1e]), der(0x01, &[0xff]), der(0x04, &der(SEQUENCE, constraints.as_ref()))]
-                .concat();
-        tbs.extend(der(0xa3, &der(SEQUENCE, &der(SEQUENCE, &extension))));
-    }
-    // The signature: an empty BIT STRING.
-    der(SEQUENCE, &[der(SEQUENCE, &tbs), algorithm, der(0x03, &[0])].concat())
-}
-
-/// One DER element: tag, definite length, content.
-fn der(tag: u8, content: &[u8]) -> Vec<u8> {
-    let mut out = vec![tag];
-    match u8::try_from(content.len()) {
-        Ok(short) if short < 0x80 => out.push(short),
-        _ => {
-            let length = content.len().to_be_bytes();
-            let significant: Vec<u8> = length.iter().copied().skip_while(|b| *b == 0).collect();
-            out.push(0x80 | significant.len() as u8);
-            out.extend(significant);
-        }
-    }
-    out.extend_from_slice(content);
-    out
 }
 
 /// A TLS failure in words; the certificate problems users meet get a plain explanation.

@@ -51,11 +51,22 @@ pub enum Reply {
     /// The body in `chunk`-byte pieces, `interval` apart, counted in [`Server::body_bytes_sent`]: a
     /// large download slow enough for another process to watch it and kill its client mid-way.
     Paced { body: Vec<u8>, chunk: usize, interval: Duration },
+    /// `Transfer-Encoding: chunked`, the body in `chunk`-byte chunks (with an extension), then the last
+    /// chunk and a trailer. With `sent` short of the body, a clean close after that many bytes instead.
+    Chunked { body: Vec<u8>, chunk: usize, sent: usize },
+    /// A status line, then a header line every `interval`, never ending the head.
+    SlowHead { interval: Duration },
     /// Close without answering.
     Hangup,
 }
 
 impl Reply {
+    /// The whole body, chunked.
+    pub fn chunked(body: impl Into<Vec<u8>>, chunk: usize) -> Reply {
+        let body = body.into();
+        Reply::Chunked { sent: body.len(), body, chunk }
+    }
+
     pub fn ok(body: impl Into<Vec<u8>>) -> Reply {
         Reply::Full { status: 200, headers: Vec::new(), body: body.into() }
     }
@@ -466,6 +477,29 @@ fn respond(mut conn: Conn, control: &Control, reply: Reply) {
             }
             conn.close();
         }
+        Reply::Chunked { body, chunk, sent } => {
+            if write_head(&mut conn, 200, None, &[("Transfer-Encoding", "chunked")]).is_err() {
+                return;
+            }
+            let sent = sent.min(body.len());
+            for piece in body[..sent].chunks(chunk.max(1)) {
+                let framed = [format!("{:x};piece=1\r\n", piece.len()).as_bytes(), piece, b"\r\n"].concat();
+                if conn.write_all(&framed).is_err() {
+                    return;
+                }
+            }
+            if sent == body.len() {
+                let _ = conn.write_all(b"0\r\nX-Trailer: ignored\r\n\r\n");
+            }
+            let _ = conn.flush();
+            conn.close();
+        }
+        Reply::SlowHead { interval } => {
+            let mut line: &[u8] = b"HTTP/1.1 200 OK\r\n";
+            while conn.write_all(line).and_then(|()| conn.flush()).is_ok() && control.sleep(interval) {
+                line = b"X-Slow: 1\r\n";
+            }
+        }
         Reply::Hangup => conn.close(),
     }
 }
@@ -519,6 +553,8 @@ fn pipe(client: TcpStream, upstream: TcpStream) {
 pub struct ConnectProxy {
     listener: Listener,
     tunnels: Arc<AtomicUsize>,
+    forwarded: Arc<AtomicUsize>,
+    log: Arc<Mutex<Vec<Logged>>>,
     targets: Arc<Mutex<Vec<String>>>,
 }
 
@@ -530,15 +566,20 @@ impl ConnectProxy {
     /// A proxy that answers every CONNECT with `status` (200 opens the tunnel; 407 refuses).
     pub fn answering(status: u16) -> ConnectProxy {
         let tunnels = Arc::new(AtomicUsize::new(0));
+        let forwarded = Arc::new(AtomicUsize::new(0));
         let targets: Arc<Mutex<Vec<String>>> = Arc::default();
-        let (count, seen) = (Arc::clone(&tunnels), Arc::clone(&targets));
+        let (count, seen, sent) = (Arc::clone(&tunnels), Arc::clone(&targets), Arc::clone(&forwarded));
+        let log: Arc<Mutex<Vec<Logged>>> = Arc::default();
+        let logged = Arc::clone(&log);
         let listener = Listener::start(move |mut client, control| {
             let _tracked = control.track(&client);
             let Some(head) = read_head(&mut client) else { return };
-            let Some((words, _)) = parse_head(&head) else { return };
+            let Some((words, headers)) = parse_head(&head) else { return };
             let target = words.get(1).cloned().unwrap_or_default();
+            let method = words.first().cloned().unwrap_or_default();
+            lock(&logged).push(Logged { method, path: target.clone(), headers });
             if words.first().map(String::as_str) != Some("CONNECT") {
-                let _ = client.write_all(b"HTTP/1.1 405 Method Not Allowed\r\nContent-Length: 0\r\n\r\n");
+                forward(client, &head, &target, status, control, &seen, &sent);
                 return;
             }
             lock(&seen).push(target.clone());
@@ -556,7 +597,7 @@ impl ConnectProxy {
                 pipe(client, upstream);
             }
         });
-        ConnectProxy { listener, tunnels, targets }
+        ConnectProxy { listener, tunnels, forwarded, log, targets }
     }
 
     pub fn url(&self) -> String {
@@ -568,9 +609,55 @@ impl ConnectProxy {
         self.tunnels.load(Ordering::SeqCst)
     }
 
-    /// The `host:port` of every CONNECT asked for.
+    /// Every request the proxy was asked (`CONNECT host:port` or `GET http://…`), headers included.
+    pub fn requests(&self) -> Vec<Logged> {
+        lock(&self.log).clone()
+    }
+
+    /// Plain requests (absolute-form, for http:// URLs) passed on to their origin.
+    pub fn forwarded(&self) -> usize {
+        self.forwarded.load(Ordering::SeqCst)
+    }
+
+    /// The `host:port` of every CONNECT or forwarded request asked for.
     pub fn targets(&self) -> Vec<String> {
         lock(&self.targets).clone()
+    }
+}
+
+/// A plain proxy request (`GET http://host:port/path`): passed on in origin form to its origin, whose
+/// answer goes back as is; with `status` other than 200, refused with that status.
+fn forward(
+    mut client: TcpStream,
+    head: &[u8],
+    target: &str,
+    status: u16,
+    control: &Control,
+    seen: &Mutex<Vec<String>>,
+    forwarded: &AtomicUsize,
+) {
+    let Some((authority, path)) =
+        target.strip_prefix("http://").map(|rest| rest.split_at(rest.find('/').unwrap_or(rest.len())))
+    else {
+        let _ = client.write_all(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n");
+        return;
+    };
+    lock(seen).push(authority.to_string());
+    if status != 200 {
+        let _ = write!(client, "HTTP/1.1 {status} {}\r\nContent-Length: 0\r\n\r\n", reason(status));
+        return;
+    }
+    let Ok(mut upstream) = TcpStream::connect(authority) else {
+        let _ = client.write_all(b"HTTP/1.1 502 Bad Gateway\r\nContent-Length: 0\r\n\r\n");
+        return;
+    };
+    let _tracked_upstream = control.track(&upstream);
+    forwarded.fetch_add(1, Ordering::SeqCst);
+    let text = String::from_utf8_lossy(head);
+    let (_, rest) = text.split_once("\r\n").unwrap_or_default();
+    let path = if path.is_empty() { "/" } else { path };
+    if write!(upstream, "GET {path} HTTP/1.1\r\n{rest}").is_ok() {
+        pipe(client, upstream);
     }
 }
 
