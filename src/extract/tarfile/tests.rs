@@ -603,3 +603,47 @@ fn the_inputs_own_errors_come_back_unchanged() {
         other => panic!("{other:?}"),
     }
 }
+
+// ---------------------------------------------------------------------------------------------------
+// Through the extractor
+
+#[test]
+fn gnu_tar_tgz_archives_unpack_through_the_extractor() {
+    for format in ["ustar", "gnu", "pax"] {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("root");
+        let long = format != "ustar";
+        sample_tree(&root, long);
+        // What the allowlist refuses: tested in extract::tests.
+        fs::remove_file(root.join("top/fifo")).unwrap();
+        fs::remove_file(root.join("top/b")).unwrap();
+        let archive = dir.path().join("a.tgz");
+        let out = gnu_tar()
+            .arg(format!("--format={format}"))
+            .arg("-czf")
+            .arg(&archive)
+            .arg("-C")
+            .arg(&root)
+            .arg("top")
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "tar --format={format}: {}", String::from_utf8_lossy(&out.stderr));
+        let dest = dir.path().join("dest");
+        fs::create_dir(&dest).unwrap();
+        let unpacked = super::super::unpack_tar_gz(fs::File::open(&archive).unwrap(), &dest, &Default::default())
+            .unwrap_or_else(|e| panic!("format {format}: {e}"));
+        assert_eq!((unpacked.files, unpacked.symlinks), (if long { 6 } else { 5 }, if long { 2 } else { 1 }));
+        let lib = dest.join("top/lib/libx.so.1.2.3");
+        assert_eq!(fs::read(&lib).unwrap(), fs::read(root.join("top/lib/libx.so.1.2.3")).unwrap());
+        assert_eq!(fs::read(dest.join("top/lib/libx.so.1")).unwrap(), fs::read(&lib).unwrap(), "through the link");
+        assert_eq!(fs::metadata(&lib).unwrap().permissions().mode() & 0o7777, 0o755);
+        assert_eq!(fs::metadata(dest.join("top/setuid")).unwrap().permissions().mode() & 0o7777, 0o755, "no setuid");
+        let split = format!("top/{}/{}/{}", "p".repeat(60), "q".repeat(60), "r".repeat(60));
+        assert_eq!(fs::read(dest.join(split)).unwrap(), b"split");
+        if long {
+            let long_name = format!("top/{}/{}", "d".repeat(120), "f".repeat(150));
+            assert_eq!(fs::read(dest.join(long_name)).unwrap(), b"long");
+            assert_eq!(fs::read(dest.join("top/longlink")).unwrap(), b"long");
+        }
+    }
+}
