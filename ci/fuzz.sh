@@ -9,7 +9,7 @@ repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$repo"
 seconds=${FUZZ_SECONDS:-45}
 targets=("$@")
-((${#targets[@]})) || targets=(manifest binary_header tgz zip http_response)
+((${#targets[@]})) || targets=(manifest binary_header tgz tar zip http_response)
 cargo_fuzz_version=0.13.2
 
 if [[ "$(cargo fuzz --version 2>/dev/null || true)" != "cargo-fuzz $cargo_fuzz_version" ]]; then

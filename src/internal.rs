@@ -28,6 +28,13 @@ pub mod fuzz {
         unpack(scratch, |dest, limits| crate::extract::unpack_tar_gz(bytes, dest, limits).map(drop));
     }
 
+    /// The tar reader alone, on an uncompressed stream: every header, every entry's data. (Through
+    /// [`tar_gz`], the fuzzer's changes mostly break the deflate stream before the tar reader sees them.)
+    #[cfg(feature = "download")]
+    pub fn tar(bytes: &[u8]) {
+        let _ = crate::extract::read_tar(bytes);
+    }
+
     /// The `.zip` extractor: the bytes are written to a file under `scratch` first.
     #[cfg(feature = "download")]
     pub fn zip(bytes: &[u8], scratch: &std::path::Path) {

@@ -2,7 +2,8 @@
 //! (and malformed variants), real stand-in libraries (x86_64 and aarch64 `.so`, a static `.a`), the
 //! headers of the real ORT libraries in `.test-assets/` (their first 256 KiB: headers, load commands
 //! and section tables; whole files of 25–45 MB would slow each run a thousandfold), and valid and
-//! hostile `.tgz` / `.zip` archives, and HTTP responses (well-formed and hostile).
+//! hostile `.tgz` / `.zip` archives, tar streams (GNU long names, PAX headers, base-256 sizes), and
+//! HTTP responses (well-formed and hostile).
 //!
 //! `cargo test` runs every seed through the fuzz entry points once (a smoke test that they never
 //! panic); `ci/fuzz.sh` writes them out with `cargo test --test fuzz_seeds -- --out DIR`, giving
@@ -42,13 +43,14 @@ fn main() {
             "manifest" => fuzz::manifest(bytes),
             "binary_header" => fuzz::binary_header(bytes),
             "tgz" => fuzz::tar_gz(bytes, &work),
+            "tar" => fuzz::tar(bytes),
             "zip" => fuzz::zip(bytes, &work),
             "http_response" => fuzz::http_response(bytes),
             other => unreachable!("{other}"),
         }
         assert_eq!(fs::read_dir(&work).unwrap().count(), 0, "{target}/{name} left files in the scratch directory");
     }
-    for target in ["manifest", "binary_header", "tgz", "zip", "http_response"] {
+    for target in ["manifest", "binary_header", "tgz", "tar", "zip", "http_response"] {
         assert!(counts.get(target).copied().unwrap_or(0) >= 3, "too few seeds for {target}: {counts:?}");
     }
     println!("fuzz seeds in {}: {counts:?}", out.display());
@@ -123,12 +125,35 @@ fn seeds(scratch: &Path) -> Vec<(&'static str, String, Vec<u8>)> {
     seeds.push(("tgz", "escape.tgz".into(), tgz(&escape)));
     seeds.push(("tgz", "dotdot.tgz".into(), tgz(&[tar_file("../x", b"x")])));
     let pax = TarEntry { pax: vec![("size", b"3".to_vec())], header_size: Some(9), ..tar_file("top/a", b"aaaaaaaaa") };
-    seeds.push(("tgz", "pax-size.tgz".into(), tgz(&[pax])));
+    seeds.push(("tgz", "pax-size.tgz".into(), tgz(std::slice::from_ref(&pax))));
     seeds.push((
         "tgz",
         "hardlink.tgz".into(),
         tgz(&[tar_file("t/a", b"a"), TarEntry { link: b"t/a".to_vec(), ..tar_special("t/b", b'1') }]),
     ));
+    // Tar streams for the tar reader alone: the same entries, and every extended header it reads.
+    seeds.push(("tar", "small.tar".into(), tar_bytes(&small)));
+    seeds.push(("tar", "pax-size.tar".into(), tar_bytes(&[pax])));
+    let long = format!("{TOP}/include/{}.h", "n".repeat(150));
+    let gnu_long = TarEntry { data: format!("{long}\0").into_bytes(), ..tar_special("././@LongLink", b'L') };
+    let extended = [
+        gnu_long,
+        tar_file("ignored", b"gnu long name"),
+        TarEntry { pax: vec![("path", long.clone().into_bytes()), ("mtime", b"1.5".to_vec())], ..tar_file("x", b"p") },
+        TarEntry { pax: vec![("linkpath", long.into_bytes())], ..tar_link(&format!("{TOP}/l"), "ignored") },
+        TarEntry { data: pax_records(&[("comment", b"0123abcd".to_vec())]), ..tar_special("g", b'g') },
+        tar_special(&format!("{TOP}/fifo"), b'6'),
+    ];
+    seeds.push(("tar", "extended.tar".into(), tar_bytes(&extended)));
+    let mut base256 = tar_header(b"top/big", b'0', 0, 0o644, b"");
+    base256[124..136].copy_from_slice(b"\x80\0\0\0\0\0\0\0\0\0\x02\0");
+    base256[148..156].fill(b' ');
+    let sum: u32 = base256.iter().map(|&b| u32::from(b)).sum();
+    base256[148..156].copy_from_slice(format!("{sum:06o}\0 ").as_bytes());
+    let mut stream = base256.to_vec();
+    stream.extend([b'z'; 512]);
+    stream.extend([0; 1024]);
+    seeds.push(("tar", "base256.tar".into(), stream));
     seeds.push(("zip", "small.zip".into(), zip_bytes(&[zip_dir("t/"), zip_file("t/a", b"a"), zip_link("t/l", "a")])));
     seeds.push(("zip", "escape.zip".into(), zip_bytes(&[zip_link("t/l", "../.."), zip_file("t/l/x", b"x")])));
     seeds.push(("zip", "duplicate.zip".into(), zip_bytes(&[zip_file("t/a", b"1"), zip_file("t/a", b"2")])));

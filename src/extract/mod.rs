@@ -11,6 +11,7 @@
 
 mod gzip;
 mod overlap;
+mod tarfile;
 mod tgz;
 mod zipfile;
 
@@ -547,6 +548,23 @@ fn create_error(key: &str, path: &Path, source: io::Error) -> ArchiveError {
         ArchiveError::Duplicate { entry: Some(key.to_string()) }
     } else {
         ArchiveError::Io { action: "create", path: path.to_owned(), source }
+    }
+}
+
+/// Reads every header and all the data of an uncompressed tar stream, creating nothing: the tar reader
+/// alone, for its fuzz target. Whether the stream was read to its end marker.
+pub(crate) fn read_tar(input: &[u8]) -> bool {
+    let mut reader = tarfile::TarReader::new(input);
+    loop {
+        match reader.next_header() {
+            Ok(Some(_)) => {
+                if io::copy(&mut reader.data(), &mut io::sink()).is_err() {
+                    return false;
+                }
+            }
+            Ok(None) => return reader.end() == Some(tarfile::End::Marker),
+            Err(_) => return false,
+        }
     }
 }
 

@@ -528,7 +528,7 @@ fn gzip_bomb_spread_over_entries_stops_at_the_total_cap() {
 
 #[test]
 fn gzip_bomb_in_a_pax_header_is_refused() {
-    // tar reads PAX records into memory whole: the header allowance bounds them.
+    // The tar reader refuses PAX data past its 64 KiB limit without reading it.
     let fixture = Fixture::new();
     let entry = TarEntry { pax: vec![("comment", vec![b'a'; BOMB])], ..tar_file("top/x", b"x") };
     let err = refused(&fixture, fixture.tgz_with(&tgz(&[entry]), &small_limits()));

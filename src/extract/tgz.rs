@@ -1,28 +1,25 @@
 //! `.tgz`: one gzip member holding a tar stream, read once, front to back, never buffered whole.
 //!
-//! The stream is layered `reader → Source → BufReader → Gunzip → Budgeted → tar::Archive`.
+//! The stream is layered `reader → Source → BufReader → Gunzip → Budgeted → TarReader`.
 //! `Source` keeps the reader's own error so the caller can tell a broken download from a broken archive;
-//! `Budgeted` bounds the bytes tar may decompress, because tar reads PAX records and GNU long names
-//! into memory whole.
+//! `Budgeted` bounds the bytes the tar reader may decompress between entries (padding, extended
+//! headers, the data of entries that have none to write) and in all.
 
 use std::cell::Cell;
 use std::io::{self, BufRead, BufReader, Read};
 use std::path::Path;
 use std::rc::Rc;
 
-use tar::{Archive, Entry, EntryType};
-
 use super::gzip::Gunzip;
+use super::tarfile::{End, Header, Kind, TarError, TarReader};
 use super::{ArchiveError, Limits, Tree, Unpacked};
 
-/// Decompressed bytes tar may read between two entries: the previous entry's padding, headers, PAX
-/// records and GNU long names. Real ones take a few hundred bytes.
+/// Decompressed bytes the tar reader may read between two entries: the previous entry's padding,
+/// headers, PAX records and GNU long names. Real ones take a few hundred bytes.
 const HEADER_ALLOWANCE: u64 = 1 << 20;
 /// Per entry, on top of its data, in the budget for the whole stream: a header, padding, a short PAX
 /// record or long name.
 const ENTRY_OVERHEAD: u64 = 2048;
-/// A tar block; an archive ends with two zero blocks.
-const BLOCK: u64 = 512;
 
 /// Unpacks a gzip-compressed tar stream into `dest`, an existing, empty directory private to the caller.
 ///
@@ -33,83 +30,84 @@ pub(crate) fn unpack_tar_gz<R: Read>(reader: R, dest: &Path, limits: &Limits) ->
     let state = Rc::new(StreamState::new(limits));
     let source = BufReader::with_capacity(64 << 10, Source { inner: reader, state: Rc::clone(&state) });
     let stream = Budgeted { inner: Gunzip::new(source), state: Rc::clone(&state) };
-    let mut archive = Archive::new(stream);
+    let mut archive = TarReader::new(stream);
     let mut tree = Tree::new(dest, limits);
-    {
-        let mut entries = archive.entries().map_err(|e| state.error(e, None))?;
-        loop {
-            state.allow(HEADER_ALLOWANCE);
-            let Some(entry) = entries.next() else { break };
-            let mut entry = entry.map_err(|e| state.error(e, None))?;
-            unpack_entry(&mut tree, &mut entry, &state)?;
-        }
+    loop {
+        state.allow(HEADER_ALLOWANCE);
+        let Some(header) = archive.next_header().map_err(|e| tar_error(e, &state))? else { break };
+        unpack_entry(&mut tree, &header, &mut archive, &state)?;
+    }
+    if archive.end() == Some(End::LoneZeroBlock) {
+        return Err(ArchiveError::corrupt(None, NO_END_MARKER));
     }
     check_end(archive.into_inner(), &state)?;
     tree.finish()
 }
 
+const NO_END_MARKER: &str = "the tar stream ends without its end-of-archive marker (two zero blocks)";
+
 fn unpack_entry<R: Read>(
     tree: &mut Tree<'_>,
-    entry: &mut Entry<'_, R>,
+    header: &Header,
+    archive: &mut TarReader<R>,
     state: &StreamState,
 ) -> Result<(), ArchiveError> {
     tree.count_entry()?;
-    let name = entry.path_bytes().into_owned();
-    let shown = super::shown(&name);
-    let header = entry.header();
-    let corrupt = |e: io::Error| ArchiveError::corrupt(Some(&shown), e.to_string());
-    // tar follows a PAX `size` over the header's; readers that do not would see other entries
-    // (RUSTSEC-2026-0068). An honest writer only uses PAX for sizes the header cannot hold.
-    if header.entry_type().is_gnu_sparse() {
+    let name = &header.path;
+    let shown = super::shown(name);
+    if header.kind == Kind::Other(b'S') {
         // Sparse entries carry their real size elsewhere; say what they are rather than "bad size".
-        return Err(ArchiveError::ForbiddenType { entry: shown, kind: type_name(header.entry_type()) });
+        return Err(ArchiveError::ForbiddenType { entry: shown, kind: type_name(b'S') });
     }
-    let header_size = header.entry_size().map_err(corrupt)?;
-    if entry.size() != header_size {
-        let problem = format!("its PAX size ({}) disagrees with its header size ({header_size})", entry.size());
+    // A PAX `size` decides where the next header is; readers that do not follow it would see other
+    // entries (RUSTSEC-2026-0068). An honest writer only uses PAX for sizes the header cannot hold.
+    if header.size != header.header_size {
+        let problem = format!("its PAX size ({}) disagrees with its header size ({})", header.size, header.header_size);
         return Err(ArchiveError::corrupt(Some(&shown), problem));
     }
-    match header.entry_type() {
-        EntryType::Regular => {
-            let mode = header.mode().map_err(corrupt)?;
-            let size = entry.size();
-            state.allow(HEADER_ALLOWANCE.saturating_add(size));
-            tree.add_file(&name, mode, size, entry, &mut |e| state.error(e, Some(&shown)))
+    match header.kind {
+        Kind::File => {
+            state.allow(HEADER_ALLOWANCE.saturating_add(header.size));
+            let data = &mut archive.data();
+            tree.add_file(name, header.mode, header.size, data, &mut |e| state.error(e, Some(&shown)))
         }
-        EntryType::Directory => tree.add_dir(&name),
-        EntryType::Symlink => {
-            // No target at all is the empty target, which the link rules refuse.
-            let target = entry.link_name_bytes().unwrap_or_default();
-            tree.add_symlink(&name, &target)
-        }
-        // Metadata meant for every entry (git archive writes a commit id); tar applies none of it, nor do we.
-        EntryType::XGlobalHeader => Ok(()),
-        other => Err(ArchiveError::ForbiddenType { entry: shown, kind: type_name(other) }),
+        Kind::Dir => tree.add_dir(name),
+        // No target at all is the empty target, which the link rules refuse.
+        Kind::Symlink => tree.add_symlink(name, &header.link_target),
+        Kind::HardLink => Err(ArchiveError::ForbiddenType { entry: shown, kind: "hardlink".into() }),
+        Kind::Other(typeflag) => Err(ArchiveError::ForbiddenType { entry: shown, kind: type_name(typeflag) }),
     }
 }
 
-fn type_name(kind: EntryType) -> String {
-    match kind {
-        EntryType::Link => "hardlink".into(),
-        EntryType::Char => "character device".into(),
-        EntryType::Block => "block device".into(),
-        EntryType::Fifo => "FIFO".into(),
-        EntryType::Continuous => "contiguous file".into(),
-        EntryType::GNUSparse => "GNU sparse file".into(),
-        other => format!("tar entry of type {:?}", char::from(other.as_byte())),
+fn type_name(typeflag: u8) -> String {
+    match typeflag {
+        b'3' => "character device".into(),
+        b'4' => "block device".into(),
+        b'6' => "FIFO".into(),
+        b'7' => "contiguous file".into(),
+        b'S' => "GNU sparse file".into(),
+        other => format!("tar entry of type {:?}", char::from(other)),
     }
 }
 
-/// After the last entry: tar stopped at the first zero block (or at the end of the stream). A complete
-/// archive has a second zero block, then at most more zero padding; then the gzip member ends, and the
-/// input with it.
+/// The reader's error as the archive's: the input's failure or a cap reached (told by the stream
+/// state), else corruption.
+fn tar_error(e: TarError, state: &StreamState) -> ArchiveError {
+    match e {
+        TarError::Read { entry, source } => state.error(source, entry.as_deref()),
+        TarError::Malformed { entry, problem } => ArchiveError::Corrupt { entry, problem },
+        TarError::TooLong { entry, what } => ArchiveError::TooLarge { entry, what },
+    }
+}
+
+/// After the end-of-archive marker: at most more zero padding (GNU tar pads to 10 KiB records); then
+/// the gzip member ends, and the input with it.
 fn check_end<R: Read>(
     mut stream: Budgeted<Gunzip<BufReader<Source<R>>>>,
     state: &StreamState,
 ) -> Result<(), ArchiveError> {
     state.allow(HEADER_ALLOWANCE);
     let mut buf = [0u8; 8192];
-    let mut zeros: u64 = 0;
     loop {
         let n = match stream.read(&mut buf) {
             Ok(0) => break,
@@ -120,13 +118,6 @@ fn check_end<R: Read>(
         if buf.get(..n).unwrap_or_default().iter().any(|&b| b != 0) {
             return Err(ArchiveError::corrupt(None, "data after the tar end-of-archive marker"));
         }
-        zeros += n as u64;
-    }
-    if zeros < BLOCK {
-        return Err(ArchiveError::corrupt(
-            None,
-            "the tar stream ends without its end-of-archive marker (two zero blocks)",
-        ));
     }
     let mut rest = stream.inner.into_inner();
     match rest.fill_buf() {
@@ -140,7 +131,7 @@ fn check_end<R: Read>(
 struct StreamState {
     /// The input reader's own error, moved out unchanged by [`StreamState::error`].
     read_error: Cell<Option<io::Error>>,
-    /// Decompressed bytes tar may read before the next allowance.
+    /// Decompressed bytes the tar reader may read before the next allowance.
     allowance: Cell<u64>,
     /// Decompressed bytes left for the whole stream.
     left: Cell<u64>,

@@ -48,7 +48,7 @@ pub fn tar_special(name: &str, kind: u8) -> TarEntry {
 }
 
 pub fn tar_header(name: &[u8], kind: u8, size: u64, mode: u32, link: &[u8]) -> [u8; 512] {
-    // tar wants GNU sparse entries in a GNU header, else it refuses them itself before we see them.
+    // GNU sparse entries in a GNU header, as GNU tar writes them.
     let mut header = if kind == b'S' { tar::Header::new_gnu() } else { tar::Header::new_ustar() };
     header.set_entry_type(tar::EntryType::new(kind));
     header.set_size(size);
