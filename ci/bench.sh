@@ -110,4 +110,4 @@ timeout 45m "$work/target/o3/bench" --work "$work" --repo "$repo" \
     --probe-lean "$work/target-lean/o0/probe-script" \
     --ortsys-script "$ortsys_script" --ortsys-script-full "$ortsys_script_full" \
     --figures "${BENCH_FIGURES:-1,2,3,4,5,6}" --runs "${BENCH_RUNS:-5}" \
-    --compile-runs "${BENCH_COMPILE_RUNS:-3}" | tee "$work/results.txt"
+    --compile-runs "${BENCH_COMPILE_RUNS:-5}" | tee "$work/results.txt"

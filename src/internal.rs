@@ -25,7 +25,7 @@ pub mod fuzz {
     /// The `.tgz` extractor, into a fresh directory under `scratch` (removed afterwards).
     #[cfg(feature = "download")]
     pub fn tar_gz(bytes: &[u8], scratch: &std::path::Path) {
-        unpack(scratch, |dest, limits| crate::extract::unpack_tar_gz(bytes, dest, limits).map(drop));
+        unpack(scratch, |dest, limits| crate::extract::unpack_tar_gz(&mut { bytes }, dest, limits).map(drop));
     }
 
     /// The tar reader alone, on an uncompressed stream: every header, every entry's data. (Through

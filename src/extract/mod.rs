@@ -553,8 +553,8 @@ fn create_error(key: &str, path: &Path, source: io::Error) -> ArchiveError {
 
 /// Reads every header and all the data of an uncompressed tar stream, creating nothing: the tar reader
 /// alone, for its fuzz target. Whether the stream was read to its end marker.
-pub(crate) fn read_tar(input: &[u8]) -> bool {
-    let mut reader = tarfile::TarReader::new(input);
+pub(crate) fn read_tar(mut input: &[u8]) -> bool {
+    let mut reader = tarfile::TarReader::new(&mut input as &mut dyn Read);
     loop {
         match reader.next_header() {
             Ok(Some(_)) => {

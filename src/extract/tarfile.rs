@@ -189,7 +189,9 @@ impl<R: Read> TarReader<R> {
         self.end
     }
 
-    /// The input, positioned after the end-of-archive marker (or at its end).
+    /// The input, positioned after the end-of-archive marker (or at its end). The extractor reads on
+    /// from its own handle instead (it lends the reader `&mut` to it).
+    #[cfg(test)]
     pub(super) fn into_inner(self) -> R {
         self.inner
     }

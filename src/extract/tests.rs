@@ -43,7 +43,7 @@ impl Fixture {
     }
 
     fn tgz_with(&self, bytes: &[u8], limits: &Limits) -> Result<Unpacked, ArchiveError> {
-        unpack_tar_gz(bytes, &self.dest, limits)
+        unpack_tar_gz(&mut { bytes }, &self.dest, limits)
     }
 
     fn zip(&self, bytes: &[u8]) -> Result<Unpacked, ArchiveError> {
@@ -942,7 +942,7 @@ fn a_failing_reader_surfaces_its_own_error_unchanged() {
         let fixture = Fixture::new();
         let error = io::Error::new(io::ErrorKind::ConnectionReset, "peer reset the body");
         let reader = FlakyReader::new(archive.clone(), fail_at, Some(error));
-        let err = refused(&fixture, unpack_tar_gz(reader, &fixture.dest, &Limits::default()));
+        let err = refused(&fixture, unpack_tar_gz(&mut { reader }, &fixture.dest, &Limits::default()));
         match err {
             ArchiveError::Read(e) => {
                 assert_eq!(e.kind(), io::ErrorKind::ConnectionReset);
@@ -958,7 +958,7 @@ fn an_interrupted_reader_is_retried() {
     let archive = tgz(&official_tar());
     let fixture = Fixture::new();
     let reader = FlakyReader::new(archive.clone(), archive.len(), None);
-    let unpacked = unpack_tar_gz(reader, &fixture.dest, &Limits::default()).unwrap();
+    let unpacked = unpack_tar_gz(&mut { reader }, &fixture.dest, &Limits::default()).unwrap();
     assert_official_layout(&fixture, unpacked);
 }
 
@@ -997,7 +997,7 @@ fn disk_full_is_an_io_error_naming_the_path() {
 fn a_dest_that_cannot_be_written_is_an_io_error() {
     let fixture = Fixture::new();
     let missing = fixture.dest.join("missing");
-    let err = unpack_tar_gz(&tgz(&official_tar())[..], &missing, &Limits::default()).unwrap_err();
+    let err = unpack_tar_gz(&mut &tgz(&official_tar())[..], &missing, &Limits::default()).unwrap_err();
     assert!(err.is_io() && err.to_string().contains("missing"), "{err}");
     let path = fixture.archives.path().join("a.zip");
     fs::write(&path, zip_bytes(&official_zip())).unwrap();

@@ -208,8 +208,9 @@ mod provide {
                         source,
                     })?;
                     // Unpacked on a second thread while this one downloads and hashes.
-                    match extract::overlapped(body, |input| extract::unpack_tar_gz(input, &content, &limits).map(drop))
-                    {
+                    match extract::overlapped(body, |mut input| {
+                        extract::unpack_tar_gz(&mut input, &content, &limits).map(drop)
+                    }) {
                         Ok(()) => Ok(None),
                         // Reading the body or writing the disk failed: the fetch retries or gives up.
                         Err(e @ (ArchiveError::Read(_) | ArchiveError::Io { .. })) => Err(e),

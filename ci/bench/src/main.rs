@@ -120,7 +120,7 @@ fn run() -> Result<(), String> {
         runs: number("--runs", 5),
         process_runs: number("--process-runs", 31),
         iterations: number("--iterations", 200),
-        compile_runs: number("--compile-runs", 3),
+        compile_runs: number("--compile-runs", 5),
     };
     print_machine();
     let started = Instant::now();

@@ -630,7 +630,7 @@ fn gnu_tar_tgz_archives_unpack_through_the_extractor() {
         assert!(out.status.success(), "tar --format={format}: {}", String::from_utf8_lossy(&out.stderr));
         let dest = dir.path().join("dest");
         fs::create_dir(&dest).unwrap();
-        let unpacked = super::super::unpack_tar_gz(fs::File::open(&archive).unwrap(), &dest, &Default::default())
+        let unpacked = super::super::unpack_tar_gz(&mut fs::File::open(&archive).unwrap(), &dest, &Default::default())
             .unwrap_or_else(|e| panic!("format {format}: {e}"));
         assert_eq!((unpacked.files, unpacked.symlinks), (if long { 6 } else { 5 }, if long { 2 } else { 1 }));
         let lib = dest.join("top/lib/libx.so.1.2.3");
