@@ -10,6 +10,7 @@ use std::fs;
 use std::path::Path;
 
 use onnxruntime_provision::{Config, Error, Origin, SourceKind, Verdict, Version};
+use support::process_env::{set, unset};
 use support::{AARCH64, X86_64};
 
 /// The `.pc` file the official Linux archives ship: a hard-coded prefix, `lib64` and
@@ -28,16 +29,6 @@ fn correct_pc(root: &Path, version: &str) -> String {
          Description: ONNX runtime\nVersion: {version}\nLibs: -L${{libdir}} -lonnxruntime\nCflags: -I${{includedir}}\n",
         root.display()
     )
-}
-
-fn set(name: &str, value: impl AsRef<std::ffi::OsStr>) {
-    // SAFETY: this test binary runs a single test on a single thread before anything reads the env.
-    unsafe { std::env::set_var(name, value) }
-}
-
-fn unset(name: &str) {
-    // SAFETY: as above.
-    unsafe { std::env::remove_var(name) }
 }
 
 fn probe() -> Result<onnxruntime_provision::Library, Error> {

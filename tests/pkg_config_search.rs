@@ -14,17 +14,8 @@ use std::process::Command;
 use std::time::{Duration, SystemTime};
 
 use onnxruntime_provision::{Config, Error, Origin, SourceKind, Verdict, Version};
+use support::process_env::{set, unset};
 use support::{AARCH64, X86_64};
-
-fn set(name: &str, value: impl AsRef<std::ffi::OsStr>) {
-    // SAFETY: this test binary runs a single test on a single thread before anything reads the env.
-    unsafe { std::env::set_var(name, value) }
-}
-
-fn unset(name: &str) {
-    // SAFETY: as above.
-    unsafe { std::env::remove_var(name) }
-}
 
 fn probe() -> Result<onnxruntime_provision::Library, Error> {
     Config::new().sources([SourceKind::PkgConfig]).cargo_metadata(false).probe()

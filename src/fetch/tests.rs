@@ -34,11 +34,13 @@ fn quick(vars: &[(&str, &str)]) -> HttpSettings {
 }
 
 fn to_vec(url: &str, settings: &HttpSettings) -> Result<Fetched<Vec<u8>>, FetchError<io::Error>> {
-    fetch(url, settings, None, |reader| {
-        let mut body = Vec::new();
-        reader.read_to_end(&mut body)?;
-        Ok(body)
-    })
+    fetch(url, settings, None, read_all)
+}
+
+/// The consumer most tests use: the whole body, or the read's error.
+fn read_all(reader: &mut dyn Read) -> io::Result<Vec<u8>> {
+    let mut body = Vec::new();
+    reader.read_to_end(&mut body).map(|_| body)
 }
 
 fn download_error<T: fmt::Debug, E: fmt::Debug>(result: Result<Fetched<T>, FetchError<E>>) -> DownloadError {
@@ -98,11 +100,7 @@ fn a_body_arrives_whole_with_its_hash_progress_and_our_headers() {
     let progress = Recorder::default();
     let url = server.url("/ort.tgz");
 
-    let got = fetch(&url, &quick(&[]), Some(&progress), |r| {
-        let mut v = Vec::new();
-        r.read_to_end(&mut v).map(|_| v)
-    })
-    .unwrap();
+    let got = fetch(&url, &quick(&[]), Some(&progress), read_all).unwrap();
 
     assert_eq!(got.value, body);
     assert_eq!(got.sha256, sha256(&body));
@@ -372,11 +370,7 @@ fn a_chunked_body_arrives_whole_with_its_hash_and_no_announced_length() {
     server.route("/f", Reply::chunked(body.clone(), 7_000));
     let progress = Recorder::default();
     let url = server.url("/f");
-    let got = fetch(&url, &quick(&[]), Some(&progress), |r| {
-        let mut out = Vec::new();
-        r.read_to_end(&mut out).map(|_| out)
-    })
-    .unwrap();
+    let got = fetch(&url, &quick(&[]), Some(&progress), read_all).unwrap();
     assert_eq!((got.value == body, got.sha256, got.bytes), (true, sha256(&body), body.len() as u64));
     assert_eq!(progress.events.borrow()[0], format!("started {url} None"));
 }
@@ -522,11 +516,7 @@ fn file_urls_are_read_with_percent_decoding() {
     std::fs::write(folder.join("ort 1.22.tgz"), &body).unwrap();
     let url = format!("file://{}/mirror%20dir/ort%201.22.tgz", dir.path().display());
     let progress = Recorder::default();
-    let got = fetch(&url, &quick(&[]), Some(&progress), |r| {
-        let mut v = Vec::new();
-        r.read_to_end(&mut v).map(|_| v)
-    })
-    .unwrap();
+    let got = fetch(&url, &quick(&[]), Some(&progress), read_all).unwrap();
     assert_eq!((got.value == body, got.sha256, got.attempts), (true, sha256(&body), 1));
     assert_eq!(progress.events.borrow()[0], format!("started {url} Some(70000)"));
     let localhost = format!("file://localhost{}/mirror%20dir/ort%201.22.tgz", dir.path().display());

@@ -10,6 +10,7 @@
 pub mod archive;
 #[cfg(feature = "download")]
 pub mod hostile;
+pub mod process_env;
 #[cfg(feature = "download")]
 pub mod scene;
 pub mod server;
