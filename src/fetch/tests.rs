@@ -762,12 +762,18 @@ fn the_proxy_is_chosen_again_for_each_redirect_hop() {
     assert_eq!((origin.hits("/start"), origin.hits("/end")), (1, 1));
 }
 
-#[test]
-fn http_proxy_serves_only_http_urls() {
+/// An http and an https origin, each serving its own name at `/f`.
+fn plain_and_secure() -> (Server, Server) {
     let plain = Server::http();
     plain.route("/f", Reply::ok("plain"));
     let secure = Server::https(pki().server_config(Leaf::Good));
     secure.route("/f", Reply::ok("secure"));
+    (plain, secure)
+}
+
+#[test]
+fn http_proxy_serves_only_http_urls() {
+    let (plain, secure) = plain_and_secure();
     let proxy = ConnectProxy::start();
     let (_dir, ca) = ca_file();
     let settings = quick(&[("HTTP_PROXY", &proxy.url()), ("ONNXRUNTIME_CA_BUNDLE", &ca)]);
@@ -780,10 +786,7 @@ fn http_proxy_serves_only_http_urls() {
 
 #[test]
 fn proxy_credentials_go_in_proxy_authorization_for_tunnels_and_plain_requests() {
-    let plain = Server::http();
-    plain.route("/f", Reply::ok("plain"));
-    let secure = Server::https(pki().server_config(Leaf::Good));
-    secure.route("/f", Reply::ok("secure"));
+    let (plain, secure) = plain_and_secure();
     let proxy = ConnectProxy::start();
     let (_dir, ca) = ca_file();
     // `%40` in the URL is an `@` of the password.
