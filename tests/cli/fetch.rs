@@ -198,28 +198,23 @@ fn bytes_that_do_not_match_the_pin_are_refused() {
     let other = super::build_archive(&releases.path("other"), "1.22.1", X86_64, "onnxruntime-linux-x64-1.22.0.tgz");
     assert_ne!(other.sha256, archive.sha256);
     releases.server.route(&archive.url_path("1.22.0"), Reply::ok(other.bytes.clone()));
-    let cache = releases.path("cache");
-    let ran = releases
-        .run(&["fetch", "--version", "1.22", "--target", X86_64, "--cache-dir", cache.to_str().unwrap()])
-        .output()
-        .expect(1);
     // Other bytes: a checksum mismatch, or (when longer than the manifest's size) stopped at that size.
-    assert!(
-        ran.stderr.contains("checksum mismatch") || ran.stderr.contains("is not the pinned file"),
-        "{}",
-        ran.stderr
-    );
+    let refused = |place: &str, dir: &std::path::Path| {
+        let ran = releases
+            .run(&["fetch", "--version", "1.22", "--target", X86_64, place, dir.to_str().unwrap()])
+            .output()
+            .expect(1);
+        assert!(
+            ran.stderr.contains("checksum mismatch") || ran.stderr.contains("is not the pinned file"),
+            "{place}: {}",
+            ran.stderr
+        );
+    };
+    let cache = releases.path("cache");
+    refused("--cache-dir", &cache);
     assert!(!cache.join(&archive.sha256).exists());
     let mirror = releases.path("mirror");
-    let ran = releases
-        .run(&["fetch", "--version", "1.22", "--target", X86_64, "--mirror-dir", mirror.to_str().unwrap()])
-        .output()
-        .expect(1);
-    assert!(
-        ran.stderr.contains("checksum mismatch") || ran.stderr.contains("is not the pinned file"),
-        "{}",
-        ran.stderr
-    );
+    refused("--mirror-dir", &mirror);
     let left: Vec<_> = fs::read_dir(mirror.join("v1.22.0")).map(|d| d.flatten().collect()).unwrap_or_default();
     assert!(left.is_empty(), "{left:?}");
 }
