@@ -43,6 +43,8 @@ pub(crate) struct Probe<'a> {
     pub vars: &'a Vars<'a>,
     /// Told about downloads as they go (the CLI's progress bar); builds pass none.
     pub progress: Option<&'a dyn Progress>,
+    /// What earlier runs of this build script read from library files.
+    pub memo: inspect::Memo,
 }
 
 /// The attempts so far, and the first acceptable candidate among them.
@@ -236,24 +238,30 @@ impl Probe<'_> {
                 findings.record(Attempt { source: SourceKind::Env, location, verdict }, None);
                 return Ok(());
             }
-            Ok(Some(candidate)) => match inspect::inspect(&findings.adjust(candidate.clone()), self.target, request) {
-                Ok(inspected) => {
-                    findings.record(accepted(&candidate, &inspected), Some(inspected));
-                    return Ok(());
+            Ok(Some(candidate)) => {
+                match inspect::inspect(&findings.adjust(candidate.clone()), self.target, request, &self.memo) {
+                    Ok(inspected) => {
+                        findings.record(accepted(&candidate, &inspected), Some(inspected));
+                        return Ok(());
+                    }
+                    Err(verdict) => {
+                        let name = candidate.named_by.clone().unwrap_or_default();
+                        let value = match &candidate.origin {
+                            Origin::Variable { path, .. } => path.clone(),
+                            _ => candidate.lib_dir.clone(),
+                        };
+                        findings.record(
+                            Attempt {
+                                source: SourceKind::Env,
+                                location: candidate.location(),
+                                verdict: verdict.clone(),
+                            },
+                            None,
+                        );
+                        (Var { name, value: value.into_os_string() }, verdict)
+                    }
                 }
-                Err(verdict) => {
-                    let name = candidate.named_by.clone().unwrap_or_default();
-                    let value = match &candidate.origin {
-                        Origin::Variable { path, .. } => path.clone(),
-                        _ => candidate.lib_dir.clone(),
-                    };
-                    findings.record(
-                        Attempt { source: SourceKind::Env, location: candidate.location(), verdict: verdict.clone() },
-                        None,
-                    );
-                    (Var { name, value: value.into_os_string() }, verdict)
-                }
-            },
+            }
             Err((var, verdict)) => {
                 let location = format!("{}: {}", var.name, var.path().display());
                 findings.record(Attempt { source: SourceKind::Env, location, verdict: verdict.clone() }, None);
@@ -292,7 +300,7 @@ impl Probe<'_> {
         let mut empty: Vec<String> = Vec::new();
         for candidate in sources::system::candidates(&dirs) {
             let candidate = findings.adjust(candidate);
-            match inspect::inspect(&candidate, self.target, request) {
+            match inspect::inspect(&candidate, self.target, request, &self.memo) {
                 Ok(inspected) => {
                     findings.record(accepted(&candidate, &inspected), Some(inspected));
                     if mode == Mode::Probe {
@@ -320,7 +328,7 @@ impl Probe<'_> {
     /// Inspects a candidate of a non-env source; a refusal is recorded and the search goes on.
     fn judge(&self, candidate: Candidate, request: &Request, findings: &mut Findings) {
         let candidate = findings.adjust(candidate);
-        match inspect::inspect(&candidate, self.target, request) {
+        match inspect::inspect(&candidate, self.target, request, &self.memo) {
             Ok(inspected) => findings.record(accepted(&candidate, &inspected), Some(inspected)),
             Err(verdict) => {
                 findings.record(Attempt { source: candidate.source, location: candidate.location(), verdict }, None)
