@@ -86,7 +86,8 @@ impl Probe<'_> {
     }
 
     pub fn survey(&self) -> Result<Survey, Error> {
-        let (_, findings, report) = self.search(Mode::Survey)?;
+        let (_, findings, mut report) = self.search(Mode::Survey)?;
+        report.variables = self.variables_in_effect();
         // What a build would use: the first candidate, in source order, that is accepted or would be
         // downloaded (a build downloads rather than go on to a later source).
         let chosen = report
@@ -96,7 +97,10 @@ impl Probe<'_> {
         Ok(Survey { report, chosen, error: findings.bad_variable })
     }
 
-    fn failure(&self, report: Report, download_failure: Option<DownloadError>) -> Error {
+    /// The variables in effect are listed only here and in a survey: a probe that succeeds has no
+    /// use for them.
+    fn failure(&self, mut report: Report, download_failure: Option<DownloadError>) -> Error {
+        report.variables = self.variables_in_effect();
         match download_failure {
             Some(error) => Error::Download { error, report: Box::new(report) },
             None => Error::NotFound(Box::new(report)),
@@ -161,7 +165,6 @@ impl Probe<'_> {
             }
         }
         report.attempts = std::mem::take(&mut findings.attempts);
-        report.variables = self.variables_in_effect();
         Ok((request, findings, report))
     }
 
