@@ -189,7 +189,7 @@ impl Config {
         }
         let target = self.resolve_target()?;
         let vars = Vars::new(&self.env, target.triple());
-        let result = Probe { config: self, target: &target, vars: &vars, progress }.run();
+        let result = Probe { config: self, target: &target, vars: &vars, progress, memo: self.memo() }.run();
         let mut directives = emit::rerun_env_lines(&vars.seen());
         let result = result.map(|mut library| {
             directives.append(&mut library.directives);
@@ -207,7 +207,7 @@ impl Config {
     pub fn survey(&self) -> Result<Survey, Error> {
         let target = self.resolve_target()?;
         let vars = Vars::new(&self.env, target.triple());
-        Probe { config: self, target: &target, vars: &vars, progress: None }.survey()
+        Probe { config: self, target: &target, vars: &vars, progress: None, memo: self.memo() }.survey()
     }
 
     /// Puts the archive the download source would fetch into a mirror folder as
@@ -220,7 +220,7 @@ impl Config {
     ) -> Result<MirrorCopy, Error> {
         let target = self.resolve_target()?;
         let vars = Vars::new(&self.env, target.triple());
-        let request = Probe { config: self, target: &target, vars: &vars, progress }.request()?;
+        let request = Probe { config: self, target: &target, vars: &vars, progress, memo: self.memo() }.request()?;
         let fail = |error: DownloadError, location: &str| {
             let attempt = Attempt {
                 source: SourceKind::Download,
@@ -239,6 +239,11 @@ impl Config {
         };
         let plan = Plan::new(self, &target, &request, &vars).map_err(|e| fail(e, "official release archives"))?;
         plan.copy_to_mirror(dir, self, &vars, progress).map_err(|e| fail(e, &plan.url))
+    }
+
+    /// In a build script, what its earlier runs read from library files (kept in `OUT_DIR`).
+    fn memo(&self) -> crate::inspect::Memo {
+        crate::inspect::Memo::new(self.env.cargo_path("OUT_DIR"))
     }
 
     fn resolve_target(&self) -> Result<Target, Error> {

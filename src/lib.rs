@@ -69,6 +69,7 @@ pub mod internal;
 mod library;
 #[cfg(feature = "download")]
 mod manifest;
+mod memo;
 mod probe;
 mod request;
 mod sources;

@@ -43,6 +43,8 @@ pub(crate) struct Probe<'a> {
     pub vars: &'a Vars<'a>,
     /// Told about downloads as they go (the CLI's progress bar); builds pass none.
     pub progress: Option<&'a dyn Progress>,
+    /// What earlier runs of this build script read from library files.
+    pub memo: inspect::Memo,
 }
 
 /// The attempts so far, and the first acceptable candidate among them.
@@ -84,7 +86,8 @@ impl Probe<'_> {
     }
 
     pub fn survey(&self) -> Result<Survey, Error> {
-        let (_, findings, report) = self.search(Mode::Survey)?;
+        let (_, findings, mut report) = self.search(Mode::Survey)?;
+        report.variables = self.variables_in_effect();
         // What a build would use: the first candidate, in source order, that is accepted or would be
         // downloaded (a build downloads rather than go on to a later source).
         let chosen = report
@@ -94,7 +97,10 @@ impl Probe<'_> {
         Ok(Survey { report, chosen, error: findings.bad_variable })
     }
 
-    fn failure(&self, report: Report, download_failure: Option<DownloadError>) -> Error {
+    /// The variables in effect are listed only here and in a survey: a probe that succeeds has no
+    /// use for them.
+    fn failure(&self, mut report: Report, download_failure: Option<DownloadError>) -> Error {
+        report.variables = self.variables_in_effect();
         match download_failure {
             Some(error) => Error::Download { error, report: Box::new(report) },
             None => Error::NotFound(Box::new(report)),
@@ -159,7 +165,6 @@ impl Probe<'_> {
             }
         }
         report.attempts = std::mem::take(&mut findings.attempts);
-        report.variables = self.variables_in_effect();
         Ok((request, findings, report))
     }
 
@@ -236,24 +241,30 @@ impl Probe<'_> {
                 findings.record(Attempt { source: SourceKind::Env, location, verdict }, None);
                 return Ok(());
             }
-            Ok(Some(candidate)) => match inspect::inspect(&findings.adjust(candidate.clone()), self.target, request) {
-                Ok(inspected) => {
-                    findings.record(accepted(&candidate, &inspected), Some(inspected));
-                    return Ok(());
+            Ok(Some(candidate)) => {
+                match inspect::inspect(&findings.adjust(candidate.clone()), self.target, request, &self.memo) {
+                    Ok(inspected) => {
+                        findings.record(accepted(&candidate, &inspected), Some(inspected));
+                        return Ok(());
+                    }
+                    Err(verdict) => {
+                        let name = candidate.named_by.clone().unwrap_or_default();
+                        let value = match &candidate.origin {
+                            Origin::Variable { path, .. } => path.clone(),
+                            _ => candidate.lib_dir.clone(),
+                        };
+                        findings.record(
+                            Attempt {
+                                source: SourceKind::Env,
+                                location: candidate.location(),
+                                verdict: verdict.clone(),
+                            },
+                            None,
+                        );
+                        (Var { name, value: value.into_os_string() }, verdict)
+                    }
                 }
-                Err(verdict) => {
-                    let name = candidate.named_by.clone().unwrap_or_default();
-                    let value = match &candidate.origin {
-                        Origin::Variable { path, .. } => path.clone(),
-                        _ => candidate.lib_dir.clone(),
-                    };
-                    findings.record(
-                        Attempt { source: SourceKind::Env, location: candidate.location(), verdict: verdict.clone() },
-                        None,
-                    );
-                    (Var { name, value: value.into_os_string() }, verdict)
-                }
-            },
+            }
             Err((var, verdict)) => {
                 let location = format!("{}: {}", var.name, var.path().display());
                 findings.record(Attempt { source: SourceKind::Env, location, verdict: verdict.clone() }, None);
@@ -292,7 +303,7 @@ impl Probe<'_> {
         let mut empty: Vec<String> = Vec::new();
         for candidate in sources::system::candidates(&dirs) {
             let candidate = findings.adjust(candidate);
-            match inspect::inspect(&candidate, self.target, request) {
+            match inspect::inspect(&candidate, self.target, request, &self.memo) {
                 Ok(inspected) => {
                     findings.record(accepted(&candidate, &inspected), Some(inspected));
                     if mode == Mode::Probe {
@@ -320,7 +331,7 @@ impl Probe<'_> {
     /// Inspects a candidate of a non-env source; a refusal is recorded and the search goes on.
     fn judge(&self, candidate: Candidate, request: &Request, findings: &mut Findings) {
         let candidate = findings.adjust(candidate);
-        match inspect::inspect(&candidate, self.target, request) {
+        match inspect::inspect(&candidate, self.target, request, &self.memo) {
             Ok(inspected) => findings.record(accepted(&candidate, &inspected), Some(inspected)),
             Err(verdict) => {
                 findings.record(Attempt { source: candidate.source, location: candidate.location(), verdict }, None)

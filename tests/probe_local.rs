@@ -405,3 +405,37 @@ fn only_a_real_install_root_is_reported_as_the_root() {
     vars.push(var("ONNXRUNTIME_LIB_DIR", tree.join("lib").as_os_str()));
     assert_eq!(config(vars).probe().unwrap().root, Some(tree));
 }
+
+/// A rerun of the build script takes what inspection read from the library out of `OUT_DIR` rather than
+/// reading it again, until the library changes. Shown by editing the memo (the edit is believed) and
+/// then changing nothing but the library's status-change time (the memo is no longer trusted).
+#[cfg(unix)]
+#[test]
+fn inspection_is_remembered_in_out_dir_until_the_library_changes() {
+    use std::os::unix::fs::PermissionsExt;
+
+    let tmp = support::tempdir();
+    let root = support::official_tree(tmp.path(), "onnxruntime-linux-x64-1.22.0", "1.22.0", X86_64);
+    let mut vars = build_env(tmp.path(), X86_64);
+    vars.push(var("ONNXRUNTIME_DIR", root.as_os_str()));
+    let memo = tmp.path().join("out/onnxruntime-provision-inspected");
+    let probe = || config(vars.clone()).version("1.22").probe().unwrap().version;
+
+    // Just written: a second change in the same clock tick could go unseen, so nothing is remembered.
+    assert_eq!(probe(), Version::new(1, 22, 0));
+    assert!(!memo.exists(), "a library changed a moment ago was remembered");
+
+    // Left alone for two seconds (the crate's settling time): read once more, and remembered.
+    std::thread::sleep(std::time::Duration::from_millis(2100));
+    assert_eq!(probe(), Version::new(1, 22, 0));
+    let text = fs::read_to_string(&memo).unwrap();
+    assert!(text.lines().nth(1).is_some_and(|l| l.ends_with("\t=libonnxruntime.so.1\t\tVERS_1.22.0")), "{text}");
+
+    fs::write(&memo, text.replace("VERS_1.22.0", "VERS_1.22.7")).unwrap();
+    assert_eq!(probe(), Version::new(1, 22, 7), "the memo was not used");
+
+    let library = fs::canonicalize(root.join("lib/libonnxruntime.so")).unwrap();
+    let mode = fs::metadata(&library).unwrap().permissions().mode();
+    fs::set_permissions(&library, fs::Permissions::from_mode(mode ^ 0o010)).unwrap();
+    assert_eq!(probe(), Version::new(1, 22, 0), "the memo outlived a change of the library");
+}

@@ -6,6 +6,7 @@
 //! header's `ORT_API_VERSION` (which gives the minor number only).
 
 pub(crate) mod binary;
+mod memo;
 mod static_lib;
 
 use std::ffi::OsString;
@@ -19,6 +20,7 @@ use crate::target::{Os, Target};
 use crate::version::Version;
 
 use binary::{BinaryInfo, Format};
+pub(crate) use memo::Memo;
 
 /// A candidate that passed inspection, with the files the later stages need.
 #[derive(Clone, Debug)]
@@ -29,6 +31,7 @@ pub(crate) struct Inspected {
     pub evidence: String,
     /// The library file itself (symlinks resolved).
     pub library: PathBuf,
+    /// What the library's headers say, as a probe keeps it ([`BinaryInfo::for_probe`]).
     pub binary: BinaryInfo,
     /// File names the loader and linker will ask for, each with the real file behind it: the link
     /// name (`libonnxruntime.so`), the SONAME or install name, versioned names, provider libraries.
@@ -89,7 +92,12 @@ fn naming(os: &Os) -> Option<Naming> {
 }
 
 /// Judges one candidate for the target and request.
-pub(crate) fn inspect(candidate: &Candidate, target: &Target, request: &Request) -> Result<Inspected, Verdict> {
+pub(crate) fn inspect(
+    candidate: &Candidate,
+    target: &Target,
+    request: &Request,
+    memo: &Memo,
+) -> Result<Inspected, Verdict> {
     if request.link == LinkKind::Static {
         return static_lib::inspect(candidate, target, request);
     }
@@ -109,7 +117,7 @@ pub(crate) fn inspect(candidate: &Candidate, target: &Target, request: &Request)
         detail: format!("{} cannot be resolved: {e}", dir.join(main_name).display()),
     })?;
     let binary =
-        binary::read(&library).map_err(|e| Verdict::Unusable { detail: format!("{}: {e}", library.display()) })?;
+        memo.read(&library).map_err(|e| Verdict::Unusable { detail: format!("{}: {e}", library.display()) })?;
     check_arch(&library, &binary, &naming, target)?;
 
     let (version, evidence) = find_version(candidate, &library, &binary)

@@ -69,7 +69,7 @@ pub struct BinaryInfo {
 
 impl BinaryInfo {
     /// A result with only the header facts filled in; the format parsers add the rest.
-    fn new(format: Format, os: Option<Os>, archs: Vec<Arch>, description: String) -> BinaryInfo {
+    pub(crate) fn new(format: Format, os: Option<Os>, archs: Vec<Arch>, description: String) -> BinaryInfo {
         BinaryInfo {
             format,
             os,
@@ -82,6 +82,20 @@ impl BinaryInfo {
             run_paths: Vec::new(),
             run_paths_are_rpath: false,
             dylib_version: None,
+        }
+    }
+}
+
+impl BinaryInfo {
+    /// Without what only the doctor reads (NEEDED, needed versions, run paths): what a probe keeps of
+    /// a library, whether read now or remembered (`inspect::memo`), so both give the same result.
+    pub(crate) fn for_probe(self) -> BinaryInfo {
+        BinaryInfo {
+            needed: Vec::new(),
+            version_needs: Vec::new(),
+            run_paths: Vec::new(),
+            run_paths_are_rpath: false,
+            ..self
         }
     }
 }

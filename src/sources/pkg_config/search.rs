@@ -220,16 +220,15 @@ fn split(value: &OsStr) -> Vec<PathBuf> {
 /// to keep it in, and pkg-config is asked the real question instead.
 fn default_path(vars: &Vars<'_>, program: &Path) -> Option<String> {
     let out_dir = vars.env().cargo_path("OUT_DIR")?;
-    let memo = out_dir.join(MEMO);
     let key = identity(program);
     if let Some(key) = &key
-        && let Some(remembered) = read_memo(&memo, key)
+        && let Some(remembered) = read_memo(&out_dir, key)
     {
         return Some(remembered);
     }
     let pc_path = ask_pc_path(program)?;
     if let Some(key) = &key {
-        write_memo(&out_dir, &memo, key, &pc_path);
+        crate::memo::write(&out_dir, MEMO, &format!("{key}\n{pc_path}\n"));
     }
     Some(pc_path)
 }
@@ -253,20 +252,11 @@ fn identity(program: &Path) -> Option<String> {
     Some(format!("v1 {stamp} {path}"))
 }
 
-fn read_memo(memo: &Path, key: &str) -> Option<String> {
-    let text = fs::read_to_string(memo).ok()?;
+fn read_memo(out_dir: &Path, key: &str) -> Option<String> {
+    let text = crate::memo::read(out_dir, MEMO)?;
     let (first, rest) = text.split_once('\n')?;
     let pc_path = rest.strip_suffix('\n')?;
     (first == key && !pc_path.is_empty() && !pc_path.contains('\n')).then(|| pc_path.to_string())
-}
-
-/// Written under a temporary name and renamed, so a reader never sees half a memo. Failing to write it
-/// only costs the next run a process.
-fn write_memo(out_dir: &Path, memo: &Path, key: &str, pc_path: &str) {
-    let temp = out_dir.join(format!(".{MEMO}.{}", std::process::id()));
-    if fs::write(&temp, format!("{key}\n{pc_path}\n")).and_then(|()| fs::rename(&temp, memo)).is_err() {
-        let _ = fs::remove_file(&temp);
-    }
 }
 
 /// `<program> --variable pc_path pkg-config`: the default search path, from the program's virtual
