@@ -16,6 +16,8 @@ use crate::error::{Error, Report};
 
 use crate::test_support::server::{ConnectProxy, Leaf, Reply, Server, Socks5Proxy, TestPki};
 
+mod proxy_auth;
+
 const TARGET: &str = "x86_64-unknown-linux-gnu";
 
 fn settings_from(vars: &[(&str, &str)]) -> Result<HttpSettings, DownloadError> {
