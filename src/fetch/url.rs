@@ -1,7 +1,8 @@
 //! http:// and https:// URLs as the client needs them: host, port and request target, and the
 //! resolution of a redirect's `Location` against the URL that answered (RFC 3986 §5.2, with the
-//! dot-segment removal of §5.2.4: a `../` sent on would be resolved by some servers and refused or
-//! misread by others, and every browser and curl resolve it before asking).
+//! dot-segment removal of §5.2.4: a `../` sent on is resolved by some servers and refused or misread
+//! by others, so it is resolved here, as browsers (the WHATWG URL parser) and curl (unless told
+//! `--path-as-is`) do).
 
 use std::net::Ipv6Addr;
 
