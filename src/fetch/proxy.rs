@@ -24,8 +24,9 @@ pub(crate) struct ProxySetting {
     pub(super) server: ProxyServer,
 }
 
-/// How to talk to a proxy, parsed from its URL.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// How to talk to a proxy, parsed from its URL. `Debug` shows the password as `***`: settings end up
+/// in debug output and panic messages, which build logs keep.
+#[derive(Clone, PartialEq, Eq)]
 pub(super) struct ProxyServer {
     pub kind: ProxyKind,
     /// A name or an IP address (IPv6 without brackets).
@@ -33,6 +34,18 @@ pub(super) struct ProxyServer {
     pub port: u16,
     /// User and password, percent-decoded (`Proxy-Authorization: Basic`, SOCKS5 RFC 1929, SOCKS4 user id).
     pub credentials: Option<(String, String)>,
+}
+
+impl std::fmt::Debug for ProxyServer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let credentials = self.credentials.as_ref().map(|(user, _)| (user, "***"));
+        f.debug_struct("ProxyServer")
+            .field("kind", &self.kind)
+            .field("host", &self.host)
+            .field("port", &self.port)
+            .field("credentials", &credentials)
+            .finish()
+    }
 }
 
 /// The proxy protocols accepted (`SCHEMES`).

@@ -51,10 +51,17 @@ fn socks5(
     stream.write_all(greeting)?;
     let mut choice = [0u8; 2];
     stream.read_exact(&mut choice)?;
-    match choice {
-        [5, 0] => {}
-        [5, 2] => authenticate(stream, proxy)?,
-        [5, _] => {
+    match (choice, &proxy.credentials) {
+        ([5, 0], _) => {}
+        ([5, 2], Some((user, password))) => authenticate(stream, user, password)?,
+        ([5, 2], None) | ([5, 0xff], None) => {
+            return Err(SocksFailure::Refused(
+                "the SOCKS5 proxy wants a user name and password (RFC 1929); put them in the proxy URL as \
+                 socks5://user:password@host:port (percent-encode `@`, `:` and `%` in them)"
+                    .into(),
+            ));
+        }
+        ([5, _], _) => {
             return Err(SocksFailure::Refused(
                 "the SOCKS5 proxy accepts none of our authentication methods (none; user and password when \
                  the URL has them)"
@@ -107,19 +114,30 @@ fn socks5(
     Ok(())
 }
 
-/// RFC 1929 user/password sub-negotiation.
-fn authenticate(stream: &mut (impl Read + Write), proxy: &ProxyServer) -> Result<(), SocksFailure> {
-    let (user, password) = proxy.credentials.clone().unwrap_or_default();
-    let too_long = || SocksFailure::Refused("a SOCKS5 user name or password is at most 255 bytes".into());
-    let mut message = vec![1, u8::try_from(user.len()).map_err(|_| too_long())?];
-    message.extend_from_slice(user.as_bytes());
-    message.push(u8::try_from(password.len()).map_err(|_| too_long())?);
-    message.extend_from_slice(password.as_bytes());
+/// RFC 1929 user/password sub-negotiation. No message here quotes the password.
+fn authenticate(stream: &mut (impl Read + Write), user: &str, password: &str) -> Result<(), SocksFailure> {
+    let mut message = vec![1];
+    for (what, value) in [("user name", user), ("password", password)] {
+        // RFC 1929 gives each a one-byte length.
+        let length = u8::try_from(value.len()).map_err(|_| {
+            SocksFailure::Refused(format!(
+                "the SOCKS5 {what} in the proxy URL is {} bytes, and RFC 1929 allows at most 255; use a shorter \
+                 one, or an http:// or https:// proxy (whose Basic credentials have no such limit)",
+                value.len()
+            ))
+        })?;
+        message.push(length);
+        message.extend_from_slice(value.as_bytes());
+    }
     stream.write_all(&message)?;
     let mut status = [0u8; 2];
     stream.read_exact(&mut status)?;
     if status[1] != 0 {
-        return Err(SocksFailure::Refused("the SOCKS5 proxy refused the user name and password".into()));
+        return Err(SocksFailure::Refused(format!(
+            "the SOCKS5 proxy refused the user name and password (RFC 1929 status {}); check the user `{user}` \
+             and its password in the proxy URL",
+            status[1]
+        )));
     }
     Ok(())
 }
@@ -144,6 +162,7 @@ fn socks4(
     proxy: &ProxyServer,
     destination: &Destination<'_>,
 ) -> Result<(), SocksFailure> {
+    // SOCKS4 has a user id and no password: the URL's password, if any, is not sent.
     let user = proxy.credentials.as_ref().map(|(user, _)| user.as_str()).unwrap_or_default();
     let (ip, port, name) = match destination {
         Destination::Address(SocketAddr::V4(address)) => (address.ip().octets(), address.port(), None),
@@ -174,7 +193,11 @@ fn socks4(
     match reply[1] {
         90 => Ok(()),
         91 => Err(SocksFailure::Unreachable("the SOCKS4 proxy rejected the request or could not connect".into())),
-        92 | 93 => Err(SocksFailure::Refused("the SOCKS4 proxy could not confirm the user id (identd)".into())),
+        92 | 93 => Err(SocksFailure::Refused(format!(
+            "the SOCKS4 proxy could not confirm the user id `{user}` (identd, reply {}); check the user in the \
+             proxy URL",
+            reply[1]
+        ))),
         _ => Err(SocksFailure::Refused("the proxy does not answer as a SOCKS4 proxy".into())),
     }
 }

@@ -16,6 +16,8 @@ use crate::error::{Error, Report};
 
 use crate::test_support::server::{ConnectProxy, Leaf, Reply, Server, Socks5Proxy, TestPki};
 
+mod proxy_auth;
+
 const TARGET: &str = "x86_64-unknown-linux-gnu";
 
 fn settings_from(vars: &[(&str, &str)]) -> Result<HttpSettings, DownloadError> {
@@ -441,12 +443,28 @@ fn redirects_resolve_scheme_relative_and_query_only_locations() {
     server.route("/a/start", Reply::redirect(303, &format!("//{authority}/b/next")));
     server.route("/b/next", Reply::redirect(308, "?v=2"));
     server.route("/b/next?v=2", Reply::redirect(302, "../c/end"));
-    server.route("/b/../c/end", Reply::ok("resolved"));
+    server.route("/c/end", Reply::ok("resolved"));
     let got = to_vec(&server.url("/a/start"), &quick(&[])).unwrap();
     assert_eq!(got.value, b"resolved");
     let paths: Vec<String> = server.requests().into_iter().map(|r| r.path).collect();
-    // Dot segments reach the server as sent: it resolves them itself.
-    assert_eq!(paths, ["/a/start", "/b/next", "/b/next?v=2", "/b/../c/end"]);
+    assert_eq!(paths, ["/a/start", "/b/next", "/b/next?v=2", "/c/end"]);
+}
+
+#[test]
+fn dot_segments_of_a_location_are_resolved_before_the_next_request() {
+    let server = Server::http();
+    server.route("/releases/v1/latest/file.tgz", Reply::redirect(302, "../../v2/./pinned/file.tgz?sig=a/../b"));
+    server.route("/releases/v2/pinned/file.tgz?sig=a/../b", Reply::redirect(302, "/mirror/x/../final.tgz"));
+    server.route("/mirror/final.tgz", Reply::ok("resolved"));
+    // A server that got the dot segments as sent would answer 404 here.
+    for dotted in ["/releases/v1/latest/../../v2/./pinned/file.tgz?sig=a/../b", "/mirror/x/../final.tgz"] {
+        server.route(dotted, Reply::status(404));
+    }
+    let got = to_vec(&server.url("/releases/v1/latest/file.tgz"), &quick(&[])).unwrap();
+    assert_eq!((got.value.as_slice(), got.attempts), (&b"resolved"[..], 1));
+    let paths: Vec<String> = server.requests().into_iter().map(|r| r.path).collect();
+    // The query keeps its own `/../`: only the path is resolved.
+    assert_eq!(paths, ["/releases/v1/latest/file.tgz", "/releases/v2/pinned/file.tgz?sig=a/../b", "/mirror/final.tgz"]);
 }
 
 #[test]

@@ -1,6 +1,8 @@
 //! http:// and https:// URLs as the client needs them: host, port and request target, and the
-//! resolution of a redirect's `Location` against the URL that answered (RFC 3986 §5.2, without
-//! dot-segment removal: servers send clean paths, and the server gets what it sent).
+//! resolution of a redirect's `Location` against the URL that answered (RFC 3986 §5.2, with the
+//! dot-segment removal of §5.2.4: a `../` sent on is resolved by some servers and refused or misread
+//! by others, so it is resolved here, as browsers (the WHATWG URL parser) and curl (unless told
+//! `--path-as-is`) do).
 
 use std::net::Ipv6Addr;
 
@@ -60,31 +62,78 @@ impl HttpUrl {
         format!("{}://{}{}", if self.https { "https" } else { "http" }, self.authority(), self.target)
     }
 
-    /// The absolute URL a `Location` header points to, relative to this URL.
+    /// The absolute URL a `Location` header points to, relative to this URL; `.` and `..` segments of
+    /// the resulting path removed, the query kept as sent, the fragment dropped.
     pub(super) fn resolve(&self, location: &str) -> String {
         let location = location.trim();
         let location = location.split('#').next().unwrap_or_default();
         if has_scheme(location) {
-            return location.to_string();
+            return without_dot_segments(location);
         }
         let scheme = if self.https { "https" } else { "http" };
         if let Some(rest) = location.strip_prefix("//") {
-            return format!("{scheme}://{rest}");
+            return without_dot_segments(&format!("{scheme}://{rest}"));
         }
         let base = format!("{scheme}://{}", self.authority());
-        let path = self.target.split('?').next().unwrap_or("/");
+        let (path, _) = split_query(&self.target);
         if location.is_empty() {
             return format!("{base}{}", self.target);
-        }
-        if location.starts_with('/') {
-            return format!("{base}{location}");
         }
         if location.starts_with('?') {
             return format!("{base}{path}{location}");
         }
-        let directory = path.rfind('/').and_then(|slash| path.get(..=slash)).unwrap_or("/");
-        format!("{base}{directory}{location}")
+        let (relative, query) = split_query(location);
+        let merged = if relative.starts_with('/') {
+            relative.to_string()
+        } else {
+            // RFC 3986 §5.2.3: the base path up to its last `/`, then the reference.
+            let directory = path.rfind('/').and_then(|slash| path.get(..=slash)).unwrap_or("/");
+            format!("{directory}{relative}")
+        };
+        format!("{base}{}{query}", remove_dot_segments(&merged))
     }
+}
+
+/// `scheme://authority/path?query` with `.` and `..` removed from the path; anything without `://`
+/// (an opaque URI such as `mailto:`) as it is.
+fn without_dot_segments(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else { return url.to_string() };
+    let authority_end = rest.find(['/', '?']).unwrap_or(rest.len());
+    let (authority, path_query) = rest.split_at(authority_end);
+    let (path, query) = split_query(path_query);
+    format!("{scheme}://{authority}{}{query}", remove_dot_segments(path))
+}
+
+/// The path, and the query with its `?` (empty when there is none).
+fn split_query(path_query: &str) -> (&str, &str) {
+    path_query.split_at(path_query.find('?').unwrap_or(path_query.len()))
+}
+
+/// RFC 3986 §5.2.4, step by step as written there: the input buffer is consumed from the left, each
+/// step named by the rule (A–E) it follows.
+fn remove_dot_segments(path: &str) -> String {
+    let mut input = path;
+    let mut output = String::with_capacity(path.len());
+    while !input.is_empty() {
+        if let Some(rest) = input.strip_prefix("../").or_else(|| input.strip_prefix("./")) {
+            input = rest; // A
+        } else if input.starts_with("/./") || input == "/." {
+            input = input.get(2..).filter(|rest| !rest.is_empty()).unwrap_or("/"); // B
+        } else if input.starts_with("/../") || input == "/.." {
+            input = input.get(3..).filter(|rest| !rest.is_empty()).unwrap_or("/"); // C
+            output.truncate(output.rfind('/').unwrap_or(0));
+        } else if input == "." || input == ".." {
+            input = ""; // D
+        } else {
+            // E: the first segment, with its leading `/`, moves to the output.
+            let after_slash = usize::from(input.starts_with('/'));
+            let end = input.get(after_slash..).and_then(|rest| rest.find('/')).map_or(input.len(), |i| i + after_slash);
+            let (segment, rest) = input.split_at(end);
+            output.push_str(segment);
+            input = rest;
+        }
+    }
+    output
 }
 
 /// `host[:port]`, the host a name or an IPv4 address, or an IPv6 address in brackets.
@@ -130,4 +179,103 @@ fn has_scheme(reference: &str) -> bool {
     let mut chars = scheme.chars();
     chars.next().is_some_and(|c| c.is_ascii_alphabetic())
         && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// RFC 3986 §5.4's examples against its base `http://a/b/c/d;p?q`, less the fragments (never
+    /// sent, so dropped here) and the non-http `g:h`.
+    #[test]
+    fn references_resolve_as_in_rfc_3986_section_5_4() {
+        let base = HttpUrl::parse("http://a/b/c/d;p?q").unwrap();
+        let examples = [
+            // §5.4.1, normal examples
+            ("g", "http://a/b/c/g"),
+            ("./g", "http://a/b/c/g"),
+            ("g/", "http://a/b/c/g/"),
+            ("/g", "http://a/g"),
+            ("//g", "http://g"),
+            ("?y", "http://a/b/c/d;p?y"),
+            ("g?y", "http://a/b/c/g?y"),
+            ("#s", "http://a/b/c/d;p?q"),
+            ("g#s", "http://a/b/c/g"),
+            ("g?y#s", "http://a/b/c/g?y"),
+            (";x", "http://a/b/c/;x"),
+            ("g;x", "http://a/b/c/g;x"),
+            ("g;x?y#s", "http://a/b/c/g;x?y"),
+            ("", "http://a/b/c/d;p?q"),
+            (".", "http://a/b/c/"),
+            ("./", "http://a/b/c/"),
+            ("..", "http://a/b/"),
+            ("../", "http://a/b/"),
+            ("../g", "http://a/b/g"),
+            ("../..", "http://a/"),
+            ("../../", "http://a/"),
+            ("../../g", "http://a/g"),
+            // §5.4.2, abnormal examples
+            ("../../../g", "http://a/g"),
+            ("../../../../g", "http://a/g"),
+            ("/./g", "http://a/g"),
+            ("/../g", "http://a/g"),
+            ("g.", "http://a/b/c/g."),
+            (".g", "http://a/b/c/.g"),
+            ("g..", "http://a/b/c/g.."),
+            ("..g", "http://a/b/c/..g"),
+            ("./../g", "http://a/b/g"),
+            ("./g/.", "http://a/b/c/g/"),
+            ("g/./h", "http://a/b/c/g/h"),
+            ("g/../h", "http://a/b/c/h"),
+            ("g;x=1/./y", "http://a/b/c/g;x=1/y"),
+            ("g;x=1/../y", "http://a/b/c/y"),
+            ("g?y/./x", "http://a/b/c/g?y/./x"),
+            ("g?y/../x", "http://a/b/c/g?y/../x"),
+            ("g#s/./x", "http://a/b/c/g"),
+            ("g#s/../x", "http://a/b/c/g"),
+        ];
+        for (reference, expected) in examples {
+            assert_eq!(base.resolve(reference), expected, "{reference:?}");
+        }
+    }
+
+    #[test]
+    fn absolute_and_scheme_relative_locations_lose_their_dot_segments_but_not_their_query() {
+        let base = HttpUrl::parse("https://mirror.example:8443/releases/v1/file.tgz").unwrap();
+        let cases = [
+            ("https://cdn.example/a/./b/../c?x=/../y", "https://cdn.example/a/c?x=/../y"),
+            ("//cdn.example:9000/../../top", "https://cdn.example:9000/top"),
+            ("/releases/v2/../v3/./file.tgz?sig=a/./b", "https://mirror.example:8443/releases/v3/file.tgz?sig=a/./b"),
+            ("../../other/x", "https://mirror.example:8443/other/x"),
+            ("https://cdn.example", "https://cdn.example"),
+            ("https://cdn.example?q", "https://cdn.example?q"),
+            ("mailto:someone@example.com", "mailto:someone@example.com"),
+        ];
+        for (location, expected) in cases {
+            assert_eq!(base.resolve(location), expected, "{location:?}");
+        }
+    }
+
+    #[test]
+    fn dot_segments_are_removed_as_section_5_2_4_walks_them() {
+        // §5.2.4's two worked examples, then edges of the rules.
+        assert_eq!(remove_dot_segments("/a/b/c/./../../g"), "/a/g");
+        assert_eq!(remove_dot_segments("mid/content=5/../6"), "mid/6");
+        for (input, expected) in [
+            ("", ""),
+            ("/", "/"),
+            ("/..", "/"),
+            ("/.", "/"),
+            ("/a/..", "/"),
+            ("/a/.", "/a/"),
+            ("/a/b/..", "/a/"),
+            ("/a//../b", "/a/b"),
+            ("/%2E%2E/x", "/%2E%2E/x"),
+            ("/é/../ü", "/ü"),
+            ("../", ""),
+            ("..", ""),
+        ] {
+            assert_eq!(remove_dot_segments(input), expected, "{input:?}");
+        }
+    }
 }

@@ -1,5 +1,6 @@
-//! Loopback test servers: HTTP and HTTPS with fault injection per path, an HTTP CONNECT proxy and a
-//! SOCKS5 proxy that count their tunnels, and a test PKI (a CA with a good, an expired and a wrong-host
+//! Loopback test servers: HTTP and HTTPS with fault injection per path, an HTTP CONNECT proxy (also
+//! behind TLS, as an https:// proxy), SOCKS5 (optionally requiring a user and password) and SOCKS4
+//! proxies that count their tunnels, and a test PKI (a CA with a good, an expired and a wrong-host
 //! leaf). Everything listens on 127.0.0.1:0, serves a thread per connection, logs what it was asked, and
 //! stops on drop: live sockets are shut down, sleeps notice the stop flag, and every thread is joined.
 #![allow(dead_code)]
@@ -661,21 +662,42 @@ fn forward(
     }
 }
 
-/// A SOCKS5 proxy (no authentication, CONNECT only) that counts its connections.
+/// A SOCKS5 proxy (CONNECT only; no authentication, or RFC 1929 user/password when built with
+/// [`Socks5Proxy::requiring`]) that counts its connections.
 pub struct Socks5Proxy {
     listener: Listener,
     connections: Arc<AtomicUsize>,
     targets: Arc<Mutex<Vec<String>>>,
+    logins: Arc<Mutex<Vec<SocksLogin>>>,
+}
+
+/// What a client presented to a SOCKS proxy: RFC 1929's user and password, or SOCKS4's user id (with
+/// an empty password), and whether the proxy let it in.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SocksLogin {
+    pub user: String,
+    pub password: String,
+    pub accepted: bool,
 }
 
 impl Socks5Proxy {
     pub fn start() -> Socks5Proxy {
+        Socks5Proxy::serve(None)
+    }
+
+    /// A proxy that offers only user/password authentication and lets in only `user` with `password`.
+    pub fn requiring(user: &str, password: &str) -> Socks5Proxy {
+        Socks5Proxy::serve(Some((user.to_string(), password.to_string())))
+    }
+
+    fn serve(required: Option<(String, String)>) -> Socks5Proxy {
         let connections = Arc::new(AtomicUsize::new(0));
         let targets: Arc<Mutex<Vec<String>>> = Arc::default();
-        let (count, seen) = (Arc::clone(&connections), Arc::clone(&targets));
+        let logins: Arc<Mutex<Vec<SocksLogin>>> = Arc::default();
+        let (count, seen, logged) = (Arc::clone(&connections), Arc::clone(&targets), Arc::clone(&logins));
         let listener = Listener::start(move |mut client, control| {
             let _tracked = control.track(&client);
-            let Some(target) = socks5_handshake(&mut client) else { return };
+            let Some(target) = socks5_handshake(&mut client, required.as_ref(), &logged) else { return };
             lock(&seen).push(target.clone());
             let Ok(upstream) = TcpStream::connect(&target) else {
                 let _ = client.write_all(&[5, 5, 0, 1, 0, 0, 0, 0, 0, 0]); // connection refused
@@ -687,12 +709,17 @@ impl Socks5Proxy {
                 pipe(client, upstream);
             }
         });
-        Socks5Proxy { listener, connections, targets }
+        Socks5Proxy { listener, connections, targets, logins }
     }
 
     /// `socks5h://127.0.0.1:port` (the proxy resolves names; ours are IP literals anyway).
     pub fn url(&self, scheme: &str) -> String {
         format!("{scheme}://{}", self.listener.addr)
+    }
+
+    /// `scheme://userinfo@127.0.0.1:port`, `userinfo` as it goes in the URL (percent-encoded).
+    pub fn url_with(&self, scheme: &str, userinfo: &str) -> String {
+        format!("{scheme}://{userinfo}@{}", self.listener.addr)
     }
 
     pub fn connections(&self) -> usize {
@@ -702,19 +729,40 @@ impl Socks5Proxy {
     pub fn targets(&self) -> Vec<String> {
         lock(&self.targets).clone()
     }
+
+    /// Every RFC 1929 sub-negotiation, in order.
+    pub fn logins(&self) -> Vec<SocksLogin> {
+        lock(&self.logins).clone()
+    }
 }
 
-/// RFC 1928: greeting (we pick "no authentication"), then a CONNECT request; returns `host:port`.
-fn socks5_handshake(client: &mut TcpStream) -> Option<String> {
+/// RFC 1928: greeting (we pick "no authentication", or user/password when `required`), the RFC 1929
+/// sub-negotiation in the latter case, then a CONNECT request; returns `host:port`.
+fn socks5_handshake(
+    client: &mut TcpStream,
+    required: Option<&(String, String)>,
+    logins: &Mutex<Vec<SocksLogin>>,
+) -> Option<String> {
     let mut greeting = [0u8; 2];
     client.read_exact(&mut greeting).ok()?;
     let mut methods = vec![0u8; usize::from(greeting[1])];
     client.read_exact(&mut methods).ok()?;
-    if greeting[0] != 5 || !methods.contains(&0) {
+    let method = if required.is_some() { 2 } else { 0 };
+    if greeting[0] != 5 || !methods.contains(&method) {
         let _ = client.write_all(&[5, 0xff]);
         return None;
     }
-    client.write_all(&[5, 0]).ok()?;
+    client.write_all(&[5, method]).ok()?;
+    if let Some((user, password)) = required {
+        let login = rfc1929_login(client)?;
+        let accepted = login.user == *user && login.password == *password;
+        lock(logins).push(SocksLogin { accepted, ..login });
+        // RFC 1929: a status other than 0 is a refusal, and the server closes the connection.
+        client.write_all(&[1, if accepted { 0 } else { 1 }]).ok()?;
+        if !accepted {
+            return None;
+        }
+    }
     let mut request = [0u8; 4];
     client.read_exact(&mut request).ok()?;
     if request[..3] != [5, 1, 0] {
@@ -744,6 +792,241 @@ fn socks5_handshake(client: &mut TcpStream) -> Option<String> {
     let mut port = [0u8; 2];
     client.read_exact(&mut port).ok()?;
     Some(format!("{host}:{}", u16::from_be_bytes(port)))
+}
+
+/// RFC 1929's request: version 1, then the user and the password, each after a one-byte length.
+fn rfc1929_login(client: &mut TcpStream) -> Option<SocksLogin> {
+    let mut version = [0u8; 1];
+    client.read_exact(&mut version).ok()?;
+    if version[0] != 1 {
+        return None;
+    }
+    let mut field = || -> Option<String> {
+        let mut length = [0u8; 1];
+        client.read_exact(&mut length).ok()?;
+        let mut value = vec![0u8; usize::from(length[0])];
+        client.read_exact(&mut value).ok()?;
+        String::from_utf8(value).ok()
+    };
+    let user = field()?;
+    let password = field()?;
+    Some(SocksLogin { user, password, accepted: false })
+}
+
+/// A SOCKS4/4a proxy (CONNECT only) that lets in only the user id it was given, as an identd-checking
+/// proxy would (reply 93 otherwise).
+pub struct Socks4Proxy {
+    listener: Listener,
+    connections: Arc<AtomicUsize>,
+    targets: Arc<Mutex<Vec<String>>>,
+    logins: Arc<Mutex<Vec<SocksLogin>>>,
+}
+
+impl Socks4Proxy {
+    pub fn requiring(user_id: &str) -> Socks4Proxy {
+        let connections = Arc::new(AtomicUsize::new(0));
+        let targets: Arc<Mutex<Vec<String>>> = Arc::default();
+        let logins: Arc<Mutex<Vec<SocksLogin>>> = Arc::default();
+        let (count, seen, logged) = (Arc::clone(&connections), Arc::clone(&targets), Arc::clone(&logins));
+        let required = user_id.to_string();
+        let listener = Listener::start(move |mut client, control| {
+            let _tracked = control.track(&client);
+            let Some((user, target)) = socks4_request(&mut client) else { return };
+            let accepted = user == required;
+            lock(&logged).push(SocksLogin { user, password: String::new(), accepted });
+            if !accepted {
+                let _ = client.write_all(&[0, 93, 0, 0, 0, 0, 0, 0]);
+                return;
+            }
+            lock(&seen).push(target.clone());
+            let Ok(upstream) = TcpStream::connect(&target) else {
+                let _ = client.write_all(&[0, 91, 0, 0, 0, 0, 0, 0]);
+                return;
+            };
+            let _tracked_upstream = control.track(&upstream);
+            count.fetch_add(1, Ordering::SeqCst);
+            if client.write_all(&[0, 90, 0, 0, 0, 0, 0, 0]).is_ok() {
+                pipe(client, upstream);
+            }
+        });
+        Socks4Proxy { listener, connections, targets, logins }
+    }
+
+    /// `scheme://userinfo@127.0.0.1:port`, `userinfo` as it goes in the URL.
+    pub fn url_with(&self, scheme: &str, userinfo: &str) -> String {
+        format!("{scheme}://{userinfo}@{}", self.listener.addr)
+    }
+
+    pub fn connections(&self) -> usize {
+        self.connections.load(Ordering::SeqCst)
+    }
+
+    pub fn targets(&self) -> Vec<String> {
+        lock(&self.targets).clone()
+    }
+
+    /// The user id of every request, in order (`password` always empty: SOCKS4 has none).
+    pub fn logins(&self) -> Vec<SocksLogin> {
+        lock(&self.logins).clone()
+    }
+}
+
+/// SOCKS4's CONNECT: version 4, command 1, port, IPv4 address, the user id up to a NUL; with the
+/// address 0.0.0.x (x ≠ 0), SOCKS4a's host name up to a NUL follows. Returns the user id and `host:port`.
+fn socks4_request(client: &mut TcpStream) -> Option<(String, String)> {
+    let mut fixed = [0u8; 8];
+    client.read_exact(&mut fixed).ok()?;
+    let [4, 1, port_high, port_low, a, b, c, d] = fixed else { return None };
+    let mut until_nul = || -> Option<String> {
+        let mut text = Vec::new();
+        let mut byte = [0u8; 1];
+        while text.len() < 1024 {
+            client.read_exact(&mut byte).ok()?;
+            if byte[0] == 0 {
+                return String::from_utf8(text).ok();
+            }
+            text.push(byte[0]);
+        }
+        None
+    };
+    let user = until_nul()?;
+    let host = match [a, b, c] == [0, 0, 0] && d != 0 {
+        true => until_nul()?,
+        false => std::net::Ipv4Addr::new(a, b, c, d).to_string(),
+    };
+    Some((user, format!("{host}:{}", u16::from_be_bytes([port_high, port_low]))))
+}
+
+/// An https:// proxy: TLS with the client ends here, and a [`ConnectProxy`] behind it (reached over
+/// loopback TCP) does the proxying, so both kinds log, count and refuse alike. A `CONNECT` to an https
+/// origin then runs TLS inside this TLS.
+pub struct TlsConnectProxy {
+    front: Listener,
+    handshakes: Arc<AtomicUsize>,
+    /// The plain proxy behind the TLS front: its log, targets and tunnels are this proxy's.
+    pub behind: ConnectProxy,
+}
+
+impl TlsConnectProxy {
+    pub fn start(tls: Arc<ServerConfig>) -> TlsConnectProxy {
+        TlsConnectProxy::answering(tls, 200)
+    }
+
+    /// A proxy that answers every request with `status` as [`ConnectProxy::answering`] does.
+    pub fn answering(tls: Arc<ServerConfig>, status: u16) -> TlsConnectProxy {
+        let behind = ConnectProxy::answering(status);
+        let plain = behind.listener.addr;
+        let handshakes = Arc::new(AtomicUsize::new(0));
+        let completed = Arc::clone(&handshakes);
+        let front = Listener::start(move |mut client, control| {
+            let _tracked = control.track(&client);
+            let Ok(mut session) = ServerConnection::new(Arc::clone(&tls)) else { return };
+            while session.is_handshaking() {
+                // A client that refuses the certificate ends here.
+                if session.complete_io(&mut client).is_err() {
+                    return;
+                }
+            }
+            completed.fetch_add(1, Ordering::SeqCst);
+            let Ok(upstream) = TcpStream::connect(plain) else { return };
+            let _tracked_upstream = control.track(&upstream);
+            pipe_tls(session, client, upstream);
+        });
+        TlsConnectProxy { front, handshakes, behind }
+    }
+
+    /// `https://127.0.0.1:port`.
+    pub fn url(&self) -> String {
+        format!("https://{}", self.front.addr)
+    }
+
+    /// TLS handshakes completed with clients.
+    pub fn handshakes(&self) -> usize {
+        self.handshakes.load(Ordering::SeqCst)
+    }
+}
+
+/// Copies both ways between a TLS client and a plain upstream until both directions end. The TLS
+/// session sits behind a mutex so each direction has its own thread; no socket is read while it is held.
+fn pipe_tls(session: ServerConnection, client: TcpStream, upstream: TcpStream) {
+    let (Ok(mut client_read), Ok(mut client_write_up), Ok(mut upstream_write)) =
+        (client.try_clone(), client.try_clone(), upstream.try_clone())
+    else {
+        return;
+    };
+    let session = Arc::new(Mutex::new(session));
+    let upward_session = Arc::clone(&session);
+    let upward = thread::spawn(move || {
+        let mut raw = vec![0u8; 16 * 1024];
+        let mut plain = Vec::new();
+        loop {
+            // Plaintext may already wait (a request sent with the handshake's last flight).
+            let closed = {
+                let mut session = lock(&upward_session);
+                let closed = take_plaintext(&mut session, &mut plain);
+                closed || flush_tls(&mut session, &mut client_write_up).is_err()
+            };
+            if upstream_write.write_all(&plain).is_err() || closed {
+                break;
+            }
+            plain.clear();
+            let received = match client_read.read(&mut raw) {
+                Ok(0) | Err(_) => break,
+                Ok(n) => raw.get(..n).unwrap_or_default(),
+            };
+            let mut session = lock(&upward_session);
+            let mut input = received;
+            while !input.is_empty() {
+                // rustls takes records only while its plaintext buffer has room: empty it each time.
+                let taken = session.read_tls(&mut input).is_ok() && session.process_new_packets().is_ok();
+                if !taken || take_plaintext(&mut session, &mut plain) {
+                    break;
+                }
+            }
+        }
+        let _ = upstream_write.shutdown(Shutdown::Write);
+    });
+    let (mut upstream_read, mut client_write) = (upstream, client);
+    let mut raw = vec![0u8; 16 * 1024];
+    loop {
+        let n = match upstream_read.read(&mut raw) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => n,
+        };
+        let mut session = lock(&session);
+        let data = raw.get(..n).unwrap_or_default();
+        if session.writer().write_all(data).is_err() || flush_tls(&mut session, &mut client_write).is_err() {
+            break;
+        }
+    }
+    {
+        let mut session = lock(&session);
+        session.send_close_notify();
+        let _ = flush_tls(&mut session, &mut client_write);
+    }
+    let _ = client_write.shutdown(Shutdown::Write);
+    let _ = upward.join();
+}
+
+/// Moves the plaintext the session has decrypted into `plain`; true when the client has closed.
+fn take_plaintext(session: &mut ServerConnection, plain: &mut Vec<u8>) -> bool {
+    let mut buffer = [0u8; 4096];
+    loop {
+        match session.reader().read(&mut buffer) {
+            Ok(0) => return true,
+            Ok(n) => plain.extend_from_slice(&buffer[..n]),
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => return false,
+            Err(_) => return true,
+        }
+    }
+}
+
+/// Writes every TLS record the session has ready.
+fn flush_tls(session: &mut ServerConnection, socket: &mut TcpStream) -> io::Result<()> {
+    while session.wants_write() {
+        session.write_tls(socket)?;
+    }
+    socket.flush()
 }
 
 /// The leaf certificates a test server can present.
