@@ -406,12 +406,13 @@ fn only_a_real_install_root_is_reported_as_the_root() {
     assert_eq!(config(vars).probe().unwrap().root, Some(tree));
 }
 
-/// A rerun of the build script takes what inspection read from the library out of `OUT_DIR` rather than
-/// reading it again, until the library changes. Shown by editing the memo (the edit is believed) and
-/// then changing nothing but the library's status-change time (the memo is no longer trusted).
+/// A rerun of the build script takes what inspection read (the library's headers, the directory's
+/// names) out of `OUT_DIR` rather than reading it again, until the file or directory changes. Shown by
+/// editing the memo (the edit is believed), then changing the library's status-change time alone, then
+/// adding a file to the directory (the memo is no longer trusted either time).
 #[cfg(unix)]
 #[test]
-fn inspection_is_remembered_in_out_dir_until_the_library_changes() {
+fn what_inspection_read_is_remembered_until_it_changes() {
     use std::os::unix::fs::PermissionsExt;
 
     let tmp = support::tempdir();
@@ -419,23 +420,38 @@ fn inspection_is_remembered_in_out_dir_until_the_library_changes() {
     let mut vars = build_env(tmp.path(), X86_64);
     vars.push(var("ONNXRUNTIME_DIR", root.as_os_str()));
     let memo = tmp.path().join("out/onnxruntime-provision-inspected");
-    let probe = || config(vars.clone()).version("1.22").probe().unwrap().version;
+    let probe = || config(vars.clone()).version("1.22").probe();
+    let version = || probe().unwrap().version;
 
     // Just written: a second change in the same clock tick could go unseen, so nothing is remembered.
-    assert_eq!(probe(), Version::new(1, 22, 0));
+    assert_eq!(version(), Version::new(1, 22, 0));
     assert!(!memo.exists(), "a library changed a moment ago was remembered");
 
     // Left alone for two seconds (the crate's settling time): read once more, and remembered.
     std::thread::sleep(std::time::Duration::from_millis(2100));
-    assert_eq!(probe(), Version::new(1, 22, 0));
+    assert_eq!(version(), Version::new(1, 22, 0));
     let text = fs::read_to_string(&memo).unwrap();
-    assert!(text.lines().nth(1).is_some_and(|l| l.ends_with("\t=libonnxruntime.so.1\t\tVERS_1.22.0")), "{text}");
+    let line = |kind: &str| text.lines().find(|l| l.contains(kind)).unwrap_or_else(|| panic!("{kind} in {text}"));
+    assert!(line("\tbinary\t").ends_with("\t=libonnxruntime.so.1\t\tVERS_1.22.0"), "{text}");
+    let listing = line("\tlisting\t");
+    assert!(
+        listing.contains("\tlisting\tlibonnxruntime.so\tlibonnxruntime.so.1\tlibonnxruntime.so.1.22.0\t"),
+        "{text}"
+    );
 
+    // The library: an edited version is believed, until the file changes in any way (here its mode).
     fs::write(&memo, text.replace("VERS_1.22.0", "VERS_1.22.7")).unwrap();
-    assert_eq!(probe(), Version::new(1, 22, 7), "the memo was not used");
-
+    assert_eq!(version(), Version::new(1, 22, 7), "the library's entry was not used");
     let library = fs::canonicalize(root.join("lib/libonnxruntime.so")).unwrap();
     let mode = fs::metadata(&library).unwrap().permissions().mode();
     fs::set_permissions(&library, fs::Permissions::from_mode(mode ^ 0o010)).unwrap();
-    assert_eq!(probe(), Version::new(1, 22, 0), "the memo outlived a change of the library");
+    assert_eq!(version(), Version::new(1, 22, 0), "the library's entry outlived a change of the library");
+
+    // The directory: an edited listing without the library is believed, until a name is added.
+    let (key, _) = listing.split_once('\t').unwrap();
+    fs::write(&memo, text.replace(listing, &format!("{key}\tlisting\tonnxruntime-notes.txt"))).unwrap();
+    let error = probe().unwrap_err().to_string();
+    assert!(error.contains("no libonnxruntime.so*") && error.contains("onnxruntime-notes.txt"), "{error}");
+    fs::write(root.join("lib/README"), "added").unwrap();
+    assert_eq!(version(), Version::new(1, 22, 0), "the listing outlived a change of the directory");
 }

@@ -1,59 +1,93 @@
-//! What inspection read from a library file, remembered in `OUT_DIR` for the next run of the same build
-//! script (see [`crate::memo`]). Reading a library's headers and version tables is the largest part of
-//! a warm probe, and a build script mostly reruns for reasons that leave the library as it was.
+//! What inspection read from the file system, remembered in `OUT_DIR` for the next run of the same
+//! build script (see [`crate::memo`]): the facts read from a library's headers and version tables, and
+//! the names in a directory that could be ORT's. Those are most of a warm probe's work (listing
+//! `/usr/lib/<multiarch>`, a thousand names, most of all), and a build script mostly reruns for
+//! reasons that leave both as they were.
 //!
-//! An entry is keyed by the file's identity (device, inode, size, modification and status-change
-//! times) and holds the facts a probe uses: format, OS, architectures, description, SONAME, version
-//! definitions and dylib version. Anything that cannot be written back exactly (an unknown
-//! architecture, a name with a tab or line break) is simply not remembered. Outside a build script,
-//! and on hosts without inodes, every file is read.
+//! An entry is keyed by the identity of the file or directory (device, inode, size, modification and
+//! status-change times: adding, removing or renaming a name in a directory changes its times). A
+//! library's entry holds format, OS, architectures, description, SONAME, version definitions and dylib
+//! version; a directory's, the names [`super::list_dir`] keeps. Anything that cannot be written back
+//! exactly (an unknown architecture, a name with a tab or line break) is not remembered. Outside a
+//! build script, and on hosts without inodes, everything is read.
 
 use std::cell::RefCell;
 use std::fs;
 use std::path::{Path, PathBuf};
 
 use super::binary::{self, BinaryError, BinaryInfo, Format};
+use crate::error::Verdict;
 use crate::target::{Arch, Os};
 
 const NAME: &str = "onnxruntime-provision-inspected";
-/// Entries kept: a probe judges one library, or a few when earlier candidates are refused.
-const MAX_ENTRIES: usize = 8;
+/// Entries kept: a probe judges a library or a few, in the half-dozen directories of the system source.
+const MAX_ENTRIES: usize = 32;
+
+/// One remembered fact, and the identity of the file or directory it was read from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct Entry {
+    key: String,
+    fact: Fact,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Fact {
+    /// What a library's headers say ([`BinaryInfo::for_probe`]).
+    Binary(BinaryInfo),
+    /// The names in a directory that could be ORT's, sorted.
+    Listing(Vec<String>),
+}
 
 /// The memo of one probe: where it lives, and its entries once read.
 pub(crate) struct Memo {
     out_dir: Option<PathBuf>,
-    entries: RefCell<Option<Vec<(String, BinaryInfo)>>>,
+    entries: RefCell<Option<Vec<Entry>>>,
 }
 
 impl Memo {
-    /// The memo in `out_dir`, or none (every file is read).
+    /// The memo in `out_dir`, or none (everything is read).
     pub(crate) fn new(out_dir: Option<PathBuf>) -> Memo {
         Memo { out_dir, entries: RefCell::new(None) }
     }
 
-    /// The facts of the library at `path` a probe uses: remembered, or read now (and remembered
-    /// when the file has settled).
-    pub(crate) fn read(&self, path: &Path) -> Result<BinaryInfo, BinaryError> {
-        let (Some(out_dir), Ok(meta)) = (&self.out_dir, fs::metadata(path)) else {
-            return binary::read(path).map(BinaryInfo::for_probe);
-        };
-        let Some(key) = crate::memo::identity(&meta) else {
-            return binary::read(path).map(BinaryInfo::for_probe);
-        };
+    /// The facts of the library at `path` a probe uses.
+    pub(crate) fn binary(&self, path: &Path) -> Result<BinaryInfo, BinaryError> {
+        let read = || binary::read(path).map(|info| Fact::Binary(info.for_probe()));
+        match self.recall_or_read(path, read)? {
+            Fact::Binary(info) => Ok(info),
+            // A directory's entry under the identity of a file cannot be: both have one inode.
+            Fact::Listing(_) => binary::read(path).map(BinaryInfo::for_probe),
+        }
+    }
+
+    /// The names in `dir` that could be ORT's (see [`super::list_dir`]).
+    pub(crate) fn list_dir(&self, dir: &Path) -> Result<Vec<String>, Verdict> {
+        match self.recall_or_read(dir, || super::list_dir(dir).map(Fact::Listing))? {
+            Fact::Listing(names) => Ok(names),
+            Fact::Binary(_) => super::list_dir(dir),
+        }
+    }
+
+    /// The entry for what is at `path` when its identity is unchanged; else `read` it, and remember
+    /// what was read when the file or directory has settled.
+    fn recall_or_read<E>(&self, path: &Path, read: impl FnOnce() -> Result<Fact, E>) -> Result<Fact, E> {
+        let (Some(out_dir), Ok(meta)) = (&self.out_dir, fs::metadata(path)) else { return read() };
+        let Some(key) = crate::memo::identity(&meta) else { return read() };
         let mut entries = self.entries.borrow_mut();
         let entries = entries.get_or_insert_with(|| crate::memo::read(out_dir, NAME).map(parse).unwrap_or_default());
-        if let Some((_, info)) = entries.iter().find(|(k, _)| *k == key) {
-            return Ok(info.clone());
+        if let Some(entry) = entries.iter().find(|e| e.key == key) {
+            return Ok(entry.fact.clone());
         }
-        let info = binary::read(path)?.for_probe();
-        if crate::memo::settled(&meta) && line(&key, &info).is_some() {
-            entries.retain(|(k, _)| *k != key);
-            entries.push((key, info.clone()));
+        let fact = read()?;
+        let entry = Entry { key, fact };
+        if crate::memo::settled(&meta) && line(&entry).is_some() {
+            entries.retain(|e| e.key != entry.key);
+            entries.push(entry.clone());
             let skip = entries.len().saturating_sub(MAX_ENTRIES);
             entries.drain(..skip);
             crate::memo::write(out_dir, NAME, &render(entries));
         }
-        Ok(info)
+        Ok(entry.fact)
     }
 }
 
@@ -62,42 +96,59 @@ fn header() -> String {
     format!("onnxruntime-provision inspection memo, version {}\n", env!("CARGO_PKG_VERSION"))
 }
 
-fn render(entries: &[(String, BinaryInfo)]) -> String {
+fn render(entries: &[Entry]) -> String {
     let mut text = header();
-    for line in entries.iter().filter_map(|(key, info)| line(key, info)) {
+    for line in entries.iter().filter_map(line) {
         text.push_str(&line);
         text.push('\n');
     }
     text
 }
 
-/// `key format os archs description soname dylib-version version-definitions…`, tab-separated; `None`
-/// when some field could not be read back exactly.
-fn line(key: &str, info: &BinaryInfo) -> Option<String> {
-    let format = format_word(info.format)?;
-    let os = os_word(info.os.as_ref())?;
-    if info.archs.is_empty() {
-        return None;
+/// Tab-separated: `key binary format os archs description soname dylib-version version-definitions…`
+/// or `key listing names…`; `None` when some field could not be read back exactly.
+fn line(entry: &Entry) -> Option<String> {
+    let mut fields = vec![entry.key.clone()];
+    match &entry.fact {
+        Fact::Binary(info) => {
+            if info.archs.is_empty() {
+                return None;
+            }
+            let archs = info.archs.iter().map(arch_word).collect::<Option<Vec<_>>>()?.join(",");
+            // An empty soname field is "none"; a present one is written after `=`, so an empty name survives.
+            let soname = info.soname.as_ref().map_or(String::new(), |s| format!("={s}"));
+            let dylib = info.dylib_version.map_or(String::new(), |(a, b, c)| format!("{a}.{b}.{c}"));
+            let (format, os) = (format_word(info.format)?, os_word(info.os.as_ref())?);
+            fields.extend(["binary".into(), format.into(), os.into(), archs, info.description.clone(), soname, dylib]);
+            fields.extend(info.version_definitions.iter().cloned());
+        }
+        Fact::Listing(names) => {
+            fields.push("listing".into());
+            fields.extend(names.iter().cloned());
+        }
     }
-    let archs = info.archs.iter().map(arch_word).collect::<Option<Vec<_>>>()?.join(",");
-    // An empty soname field is "none"; a present one is written after `=`, so an empty name survives.
-    let soname = info.soname.as_ref().map_or(String::new(), |s| format!("={s}"));
-    let dylib = info.dylib_version.map_or(String::new(), |(a, b, c)| format!("{a}.{b}.{c}"));
-    let fixed = [key, format, os, &archs, &info.description, &soname, &dylib];
-    let fields: Vec<&str> = fixed.into_iter().chain(info.version_definitions.iter().map(String::as_str)).collect();
     fields.iter().all(|f| !f.contains(['\t', '\n', '\r'])).then(|| fields.join("\t"))
 }
 
 /// The entries of a memo's text; nothing when it was written by another version, and no line that
 /// does not read back whole.
-fn parse(text: String) -> Vec<(String, BinaryInfo)> {
+fn parse(text: String) -> Vec<Entry> {
     let Some(body) = text.strip_prefix(&header()) else { return Vec::new() };
     body.lines().filter_map(entry).collect()
 }
 
-fn entry(line: &str) -> Option<(String, BinaryInfo)> {
+fn entry(line: &str) -> Option<Entry> {
     let mut fields = line.split('\t');
     let key = fields.next()?.to_string();
+    let fact = match fields.next()? {
+        "binary" => Fact::Binary(binary_fields(fields)?),
+        "listing" => Fact::Listing(fields.map(str::to_string).collect()),
+        _ => return None,
+    };
+    Some(Entry { key, fact })
+}
+
+fn binary_fields<'a>(mut fields: impl Iterator<Item = &'a str>) -> Option<BinaryInfo> {
     let word = fields.next()?;
     let format = [Format::Elf, Format::MachO, Format::Pe].into_iter().find(|f| format_word(*f) == Some(word))?;
     let word = fields.next()?;
@@ -125,7 +176,7 @@ fn entry(line: &str) -> Option<(String, BinaryInfo)> {
     info.soname = soname;
     info.dylib_version = dylib_version;
     info.version_definitions = fields.map(str::to_string).collect();
-    Some((key, info))
+    Some(info)
 }
 
 /// Libraries to load are ELF, Mach-O or PE; an archive (static linking) is never remembered.
@@ -173,53 +224,61 @@ mod tests {
         info
     }
 
-    fn fat_macho() -> BinaryInfo {
-        let mut info = BinaryInfo::new(Format::MachO, None, vec![Arch::X86_64, Arch::Aarch64], "Mach-O fat".into());
-        info.soname = Some(String::new());
-        info.dylib_version = Some((1, 22, 0));
-        info
+    fn entry_of(key: &str, fact: Fact) -> Entry {
+        Entry { key: key.into(), fact }
     }
 
     #[test]
     fn entries_read_back_exactly() {
-        let entries = vec![("1 2 3 4 5".to_string(), elf()), ("6 7 8 9 10".to_string(), fat_macho())];
-        assert_eq!(parse(render(&entries)), entries);
-        let mut bare = BinaryInfo::new(Format::Pe, Some(Os::Windows), vec![Arch::X86], String::new());
-        bare.soname = None;
-        let entries = vec![("k".to_string(), bare)];
+        let mut fat = BinaryInfo::new(Format::MachO, None, vec![Arch::X86_64, Arch::Aarch64], "Mach-O fat".into());
+        fat.soname = Some(String::new());
+        fat.dylib_version = Some((1, 22, 0));
+        let bare = BinaryInfo::new(Format::Pe, Some(Os::Windows), vec![Arch::X86], String::new());
+        let names = vec!["libonnxruntime.so".to_string(), "libonnxruntime.so.1.22.0".into()];
+        let entries = vec![
+            entry_of("1 2 3 4 5", Fact::Binary(elf())),
+            entry_of("6 7 8 9 10", Fact::Binary(fat)),
+            entry_of("k", Fact::Binary(bare)),
+            entry_of("11 12 13 14 15", Fact::Listing(names)),
+            entry_of("16 17 18 19 20", Fact::Listing(Vec::new())),
+        ];
         assert_eq!(parse(render(&entries)), entries);
     }
 
     #[test]
     fn what_cannot_be_written_back_exactly_is_not_remembered() {
+        let binary = |info: BinaryInfo| line(&entry_of("k", Fact::Binary(info)));
         let mut info = elf();
         info.version_definitions.push("VERS\t1".into());
-        assert_eq!(line("k", &info), None);
+        assert_eq!(binary(info), None);
         let mut info = elf();
         info.soname = Some("lib\nx".into());
-        assert_eq!(line("k", &info), None);
-        let info = BinaryInfo::new(Format::Elf, None, vec![Arch::Other("machine 9".into())], "ELF".into());
-        assert_eq!(line("k", &info), None);
-        let info = BinaryInfo::new(Format::Elf, None, Vec::new(), "ELF".into());
-        assert_eq!(line("k", &info), None);
-        let info = BinaryInfo::new(Format::Archive, None, vec![Arch::X86_64], "ar".into());
-        assert_eq!(line("k", &info), None);
+        assert_eq!(binary(info), None);
+        assert_eq!(
+            binary(BinaryInfo::new(Format::Elf, None, vec![Arch::Other("machine 9".into())], "ELF".into())),
+            None
+        );
+        assert_eq!(binary(BinaryInfo::new(Format::Elf, None, Vec::new(), "ELF".into())), None);
+        assert_eq!(binary(BinaryInfo::new(Format::Archive, None, vec![Arch::X86_64], "ar".into())), None);
+        assert_eq!(line(&entry_of("k", Fact::Listing(vec!["libonnx\rruntime.so".into()]))), None);
     }
 
     #[test]
     fn another_versions_memo_and_damaged_lines_are_ignored() {
-        let good = line("k", &elf()).unwrap();
+        let good = line(&entry_of("k", Fact::Binary(elf()))).unwrap();
         let other_version = format!("onnxruntime-provision inspection memo, version 0.0.0-other\n{good}\n");
         assert_eq!(parse(other_version), Vec::new());
         let damaged = [
-            "k\tcoff\tlinux\tx86_64\tELF\t\t".to_string(),
-            "k\telf\tbeos\tx86_64\tELF\t\t".to_string(),
-            "k\telf\tlinux\tx86_64,sparc\tELF\t\t".to_string(),
-            "k\telf\tlinux\tx86_64\tELF\tnoequals\t".to_string(),
-            "k\telf\tlinux\tx86_64\tELF\t\t1.2".to_string(),
-            "k\telf\tlinux".to_string(),
+            "k\tbinary\tcoff\tlinux\tx86_64\tELF\t\t",
+            "k\tbinary\telf\tbeos\tx86_64\tELF\t\t",
+            "k\tbinary\telf\tlinux\tx86_64,sparc\tELF\t\t",
+            "k\tbinary\telf\tlinux\tx86_64\tELF\tnoequals\t",
+            "k\tbinary\telf\tlinux\tx86_64\tELF\t\t1.2",
+            "k\tbinary\telf\tlinux",
+            "k\tlisted\tlibonnxruntime.so",
+            "k",
         ];
         let text = format!("{}{}\n{good}\n", header(), damaged.join("\n"));
-        assert_eq!(parse(text), vec![("k".to_string(), elf())]);
+        assert_eq!(parse(text), vec![entry_of("k", Fact::Binary(elf()))]);
     }
 }

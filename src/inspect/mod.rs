@@ -105,7 +105,7 @@ pub(crate) fn inspect(
         return Err(Verdict::Skipped { reason: format!("no ONNX Runtime file naming is known for {}", target.os()) });
     };
     let dir = &candidate.lib_dir;
-    let entries = list_dir(dir)?;
+    let entries = memo.list_dir(dir)?;
     let main_names: Vec<&String> = entries.iter().filter(|n| (naming.is_main)(n)).collect();
     if main_names.is_empty() {
         return Err(Verdict::NotFound {
@@ -117,7 +117,7 @@ pub(crate) fn inspect(
         detail: format!("{} cannot be resolved: {e}", dir.join(main_name).display()),
     })?;
     let binary =
-        memo.read(&library).map_err(|e| Verdict::Unusable { detail: format!("{}: {e}", library.display()) })?;
+        memo.binary(&library).map_err(|e| Verdict::Unusable { detail: format!("{}: {e}", library.display()) })?;
     check_arch(&library, &binary, &naming, target)?;
 
     let (version, evidence) = find_version(candidate, &library, &binary)
