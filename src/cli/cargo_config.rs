@@ -22,12 +22,12 @@ pub enum Change {
 }
 
 impl ConfigFile {
-    /// `<project>/.cargo/config.toml`, or the legacy `.cargo/config` when only that exists; a new,
-    /// empty document when neither does.
+    /// The file cargo reads in `<project>/.cargo` ([`cargo_reads`]: the legacy `config` when it
+    /// exists, even beside a `config.toml`, which cargo then ignores with a warning), else a new, empty
+    /// `config.toml`.
     pub fn open(project_dir: &Path) -> Result<ConfigFile, String> {
         let dir = project_dir.join(".cargo");
-        let legacy = dir.join("config");
-        let path = if !dir.join("config.toml").exists() && legacy.is_file() { legacy } else { dir.join("config.toml") };
+        let path = cargo_reads(&dir).unwrap_or_else(|| dir.join("config.toml"));
         match std::fs::read_to_string(&path) {
             Ok(text) => {
                 let doc = text.parse::<DocumentMut>().map_err(|e| {
@@ -315,6 +315,40 @@ mod tests {
         assert!(text.contains("value = \"/new/lib\""), "{text}");
         assert!(text.contains("# link the shared library\nORT_PREFER_DYNAMIC_LINK = \"1\""), "{text}");
         assert!(text.contains("\"link-arg=-Wl,-rpath,/new/lib\""), "{text}");
+    }
+
+    /// With both `.cargo/config` and `.cargo/config.toml`, cargo reads only the first (and warns); the
+    /// setting must land there. Checked against cargo itself: a program built by it sees the variable.
+    #[test]
+    fn with_both_config_files_the_one_cargo_reads_is_written() {
+        let dir = tempfile::tempdir().unwrap();
+        let cargo_dir = dir.path().join(".cargo");
+        std::fs::create_dir_all(dir.path().join("src")).unwrap();
+        std::fs::create_dir_all(&cargo_dir).unwrap();
+        std::fs::write(cargo_dir.join("config"), "[env]\nWHICH_FILE = \"legacy\"\n").unwrap();
+        std::fs::write(cargo_dir.join("config.toml"), "[env]\nWHICH_FILE = \"toml\"\n").unwrap();
+        let mut file = ConfigFile::open(dir.path()).unwrap();
+        assert_eq!(file.path, cargo_dir.join("config"));
+        file.set_env("ORT_LIB_LOCATION", "/written/lib", "").unwrap();
+        file.save().unwrap();
+
+        std::fs::write(
+            dir.path().join("Cargo.toml"),
+            "[package]\nname = \"which-config\"\nversion = \"0.0.0\"\nedition = \"2021\"\n[workspace]\n",
+        )
+        .unwrap();
+        let main = r#"fn main() { print!("{} {}", env!("WHICH_FILE"), env!("ORT_LIB_LOCATION")); }"#;
+        std::fs::write(dir.path().join("src/main.rs"), main).unwrap();
+        let output = std::process::Command::new(env!("CARGO"))
+            .args(["run", "--quiet", "--offline"])
+            .current_dir(dir.path())
+            .env("CARGO_TARGET_DIR", dir.path().join("target"))
+            .env_remove("RUSTFLAGS")
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(output.status.success(), "{stderr}");
+        assert_eq!(String::from_utf8_lossy(&output.stdout), "legacy /written/lib", "{stderr}");
     }
 
     #[test]
