@@ -13,7 +13,7 @@ use onnxruntime_provision::{DownloadError, Error, Library};
 use support::X86_64;
 use support::archive::Archive;
 use support::scene::{Scene, download_error, fetched_now};
-use support::server::{ConnectProxy, Leaf, Reply, Server, Socks5Proxy, TestPki};
+use support::server::{ConnectProxy, Leaf, Reply, Server, Socks5Proxy, TestPki, TlsConnectProxy};
 
 const TGZ: &str = "onnxruntime-linux-x64-1.22.0.tgz";
 
@@ -282,6 +282,25 @@ fn https_proxy_carries_the_download_through_a_connect_tunnel() {
     assert_eq!(proxy.targets(), [server.addr().to_string()]);
 }
 
+/// An https:// proxy with a login: TLS to the proxy, the origin's TLS inside it, the credentials in
+/// `Proxy-Authorization` on the `CONNECT`.
+#[test]
+fn an_https_proxy_with_a_login_carries_the_download_tls_inside_tls() {
+    let pki = TestPki::new();
+    let server = Server::https(pki.server_config(Leaf::Good));
+    let proxy = TlsConnectProxy::start(pki.server_config(Leaf::Good));
+    let (mut scene, archive, path) = scene_for(&server);
+    server.route(&path, Reply::ok(archive.bytes));
+    let with_login = proxy.url().replace("https://", "https://alice:p%40ss@");
+    scene.set("ONNXRUNTIME_CA_BUNDLE", pki.write_ca(scene.tmp.path())).set("HTTPS_PROXY", with_login);
+    succeeded(&scene);
+    assert_eq!((proxy.handshakes(), proxy.behind.tunnels()), (1, 1));
+    let asked = proxy.behind.requests();
+    assert_eq!(asked[0].path, server.addr().to_string());
+    // "alice:p@ss" in base64.
+    assert_eq!(asked[0].header("Proxy-Authorization"), Some("Basic YWxpY2U6cEBzcw=="));
+}
+
 #[test]
 fn no_proxy_sends_the_download_direct() {
     let pki = TestPki::new();
@@ -308,6 +327,26 @@ fn all_proxy_socks5_carries_the_download() {
     succeeded(&scene);
     assert_eq!(socks.connections(), 1);
     assert_eq!(socks.targets(), [server.addr().to_string()]);
+}
+
+/// A SOCKS5 login (RFC 1929) that the proxy refuses fails the probe at once, naming the variable
+/// and never showing the password; the right one downloads.
+#[test]
+fn a_socks5_login_refused_fails_the_probe_without_showing_the_password() {
+    let server = Server::http();
+    let socks = Socks5Proxy::requiring("alice", "right-one");
+    let (mut scene, archive, path) = scene_for(&server);
+    server.route(&path, Reply::ok(archive.bytes));
+    scene.set("ALL_PROXY", socks.url_with("socks5h", "alice:wrong-one"));
+    let error = refused(&scene, Duration::from_secs(20), |e| matches!(e, DownloadError::Proxy { .. }));
+    let text = format!("{error} {error:?}");
+    assert!(text.contains("ALL_PROXY") && !text.contains("wrong-one"), "{text}");
+    assert_eq!(server.hits(&path), 0);
+
+    scene.set("ALL_PROXY", socks.url_with("socks5h", "alice:right-one"));
+    succeeded(&scene);
+    let accepted: Vec<bool> = socks.logins().iter().map(|l| l.accepted).collect();
+    assert_eq!(accepted, [false, true]);
 }
 
 #[test]
