@@ -665,10 +665,48 @@ fn forward(
 /// A SOCKS5 proxy (CONNECT only; no authentication, or RFC 1929 user/password when built with
 /// [`Socks5Proxy::requiring`]) that counts its connections.
 pub struct Socks5Proxy {
-    listener: Listener,
+    _listener: Listener,
+    seen: SocksSeen,
+}
+
+/// Where a SOCKS proxy listens and what it saw: connections made, targets asked for, logins tried.
+/// Both SOCKS proxies dereference to it.
+#[derive(Clone)]
+pub struct SocksSeen {
+    addr: SocketAddr,
     connections: Arc<AtomicUsize>,
     targets: Arc<Mutex<Vec<String>>>,
     logins: Arc<Mutex<Vec<SocksLogin>>>,
+}
+
+impl SocksSeen {
+    fn new() -> SocksSeen {
+        let unbound = SocketAddr::from(([127, 0, 0, 1], 0));
+        SocksSeen { addr: unbound, connections: Arc::default(), targets: Arc::default(), logins: Arc::default() }
+    }
+
+    /// `socks5h://127.0.0.1:port` and the like (ours are IP literals, so who resolves names is moot).
+    pub fn url(&self, scheme: &str) -> String {
+        format!("{scheme}://{}", self.addr)
+    }
+
+    /// `scheme://userinfo@127.0.0.1:port`, `userinfo` as it goes in the URL (percent-encoded).
+    pub fn url_with(&self, scheme: &str, userinfo: &str) -> String {
+        format!("{scheme}://{userinfo}@{}", self.addr)
+    }
+
+    pub fn connections(&self) -> usize {
+        self.connections.load(Ordering::SeqCst)
+    }
+
+    pub fn targets(&self) -> Vec<String> {
+        lock(&self.targets).clone()
+    }
+
+    /// Every login, in order: RFC 1929 sub-negotiations (SOCKS5), user ids (SOCKS4, password empty).
+    pub fn logins(&self) -> Vec<SocksLogin> {
+        lock(&self.logins).clone()
+    }
 }
 
 /// What a client presented to a SOCKS proxy: RFC 1929's user and password, or SOCKS4's user id (with
@@ -691,10 +729,9 @@ impl Socks5Proxy {
     }
 
     fn serve(required: Option<(String, String)>) -> Socks5Proxy {
-        let connections = Arc::new(AtomicUsize::new(0));
-        let targets: Arc<Mutex<Vec<String>>> = Arc::default();
-        let logins: Arc<Mutex<Vec<SocksLogin>>> = Arc::default();
-        let (count, seen, logged) = (Arc::clone(&connections), Arc::clone(&targets), Arc::clone(&logins));
+        let mut record = SocksSeen::new();
+        let (count, seen, logged) =
+            (Arc::clone(&record.connections), Arc::clone(&record.targets), Arc::clone(&record.logins));
         let listener = Listener::start(move |mut client, control| {
             let _tracked = control.track(&client);
             let Some(target) = socks5_handshake(&mut client, required.as_ref(), &logged) else { return };
@@ -709,30 +746,16 @@ impl Socks5Proxy {
                 pipe(client, upstream);
             }
         });
-        Socks5Proxy { listener, connections, targets, logins }
+        record.addr = listener.addr;
+        Socks5Proxy { _listener: listener, seen: record }
     }
+}
 
-    /// `socks5h://127.0.0.1:port` (the proxy resolves names; ours are IP literals anyway).
-    pub fn url(&self, scheme: &str) -> String {
-        format!("{scheme}://{}", self.listener.addr)
-    }
+impl std::ops::Deref for Socks5Proxy {
+    type Target = SocksSeen;
 
-    /// `scheme://userinfo@127.0.0.1:port`, `userinfo` as it goes in the URL (percent-encoded).
-    pub fn url_with(&self, scheme: &str, userinfo: &str) -> String {
-        format!("{scheme}://{userinfo}@{}", self.listener.addr)
-    }
-
-    pub fn connections(&self) -> usize {
-        self.connections.load(Ordering::SeqCst)
-    }
-
-    pub fn targets(&self) -> Vec<String> {
-        lock(&self.targets).clone()
-    }
-
-    /// Every RFC 1929 sub-negotiation, in order.
-    pub fn logins(&self) -> Vec<SocksLogin> {
-        lock(&self.logins).clone()
+    fn deref(&self) -> &SocksSeen {
+        &self.seen
     }
 }
 
@@ -816,18 +839,15 @@ fn rfc1929_login(client: &mut TcpStream) -> Option<SocksLogin> {
 /// A SOCKS4/4a proxy (CONNECT only) that lets in only the user id it was given, as an identd-checking
 /// proxy would (reply 93 otherwise).
 pub struct Socks4Proxy {
-    listener: Listener,
-    connections: Arc<AtomicUsize>,
-    targets: Arc<Mutex<Vec<String>>>,
-    logins: Arc<Mutex<Vec<SocksLogin>>>,
+    _listener: Listener,
+    seen: SocksSeen,
 }
 
 impl Socks4Proxy {
     pub fn requiring(user_id: &str) -> Socks4Proxy {
-        let connections = Arc::new(AtomicUsize::new(0));
-        let targets: Arc<Mutex<Vec<String>>> = Arc::default();
-        let logins: Arc<Mutex<Vec<SocksLogin>>> = Arc::default();
-        let (count, seen, logged) = (Arc::clone(&connections), Arc::clone(&targets), Arc::clone(&logins));
+        let mut record = SocksSeen::new();
+        let (count, seen, logged) =
+            (Arc::clone(&record.connections), Arc::clone(&record.targets), Arc::clone(&record.logins));
         let required = user_id.to_string();
         let listener = Listener::start(move |mut client, control| {
             let _tracked = control.track(&client);
@@ -849,25 +869,16 @@ impl Socks4Proxy {
                 pipe(client, upstream);
             }
         });
-        Socks4Proxy { listener, connections, targets, logins }
+        record.addr = listener.addr;
+        Socks4Proxy { _listener: listener, seen: record }
     }
+}
 
-    /// `scheme://userinfo@127.0.0.1:port`, `userinfo` as it goes in the URL.
-    pub fn url_with(&self, scheme: &str, userinfo: &str) -> String {
-        format!("{scheme}://{userinfo}@{}", self.listener.addr)
-    }
+impl std::ops::Deref for Socks4Proxy {
+    type Target = SocksSeen;
 
-    pub fn connections(&self) -> usize {
-        self.connections.load(Ordering::SeqCst)
-    }
-
-    pub fn targets(&self) -> Vec<String> {
-        lock(&self.targets).clone()
-    }
-
-    /// The user id of every request, in order (`password` always empty: SOCKS4 has none).
-    pub fn logins(&self) -> Vec<SocksLogin> {
-        lock(&self.logins).clone()
+    fn deref(&self) -> &SocksSeen {
+        &self.seen
     }
 }
 
