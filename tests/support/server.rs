@@ -736,18 +736,25 @@ impl Socks5Proxy {
             let _tracked = control.track(&client);
             let Some(target) = socks5_handshake(&mut client, required.as_ref(), &logged) else { return };
             lock(&seen).push(target.clone());
-            let Ok(upstream) = TcpStream::connect(&target) else {
-                let _ = client.write_all(&[5, 5, 0, 1, 0, 0, 0, 0, 0, 0]); // connection refused
-                return;
-            };
-            let _tracked_upstream = control.track(&upstream);
-            count.fetch_add(1, Ordering::SeqCst);
-            if client.write_all(&[5, 0, 0, 1, 0, 0, 0, 0, 0, 0]).is_ok() {
-                pipe(client, upstream);
-            }
+            // Replies: succeeded, or "connection refused" (RFC 1928 §6), with an empty IPv4 address.
+            relay(client, &target, control, &count, &[5, 0, 0, 1, 0, 0, 0, 0, 0, 0], &[5, 5, 0, 1, 0, 0, 0, 0, 0, 0]);
         });
         record.addr = listener.addr;
         Socks5Proxy { _listener: listener, seen: record }
+    }
+}
+
+/// A SOCKS proxy's last step: connect to `target`, answer `granted` (then copy both ways, counting the
+/// connection) or `refused`.
+fn relay(mut client: TcpStream, target: &str, control: &Control, count: &AtomicUsize, granted: &[u8], refused: &[u8]) {
+    let Ok(upstream) = TcpStream::connect(target) else {
+        let _ = client.write_all(refused);
+        return;
+    };
+    let _tracked_upstream = control.track(&upstream);
+    count.fetch_add(1, Ordering::SeqCst);
+    if client.write_all(granted).is_ok() {
+        pipe(client, upstream);
     }
 }
 
@@ -859,15 +866,8 @@ impl Socks4Proxy {
                 return;
             }
             lock(&seen).push(target.clone());
-            let Ok(upstream) = TcpStream::connect(&target) else {
-                let _ = client.write_all(&[0, 91, 0, 0, 0, 0, 0, 0]);
-                return;
-            };
-            let _tracked_upstream = control.track(&upstream);
-            count.fetch_add(1, Ordering::SeqCst);
-            if client.write_all(&[0, 90, 0, 0, 0, 0, 0, 0]).is_ok() {
-                pipe(client, upstream);
-            }
+            // Replies 90 (granted) and 91 (rejected or failed).
+            relay(client, &target, control, &count, &[0, 90, 0, 0, 0, 0, 0, 0], &[0, 91, 0, 0, 0, 0, 0, 0]);
         });
         record.addr = listener.addr;
         Socks4Proxy { _listener: listener, seen: record }
