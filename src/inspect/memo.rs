@@ -55,7 +55,8 @@ impl Memo {
         let read = || binary::read(path).map(|info| Fact::Binary(info.for_probe()));
         match self.recall_or_read(path, read)? {
             Fact::Binary(info) => Ok(info),
-            // A directory's entry under the identity of a file cannot be: both have one inode.
+            // A key names one inode, a file's or a directory's; should a directory's entry ever turn
+            // up for a file, the file is simply read.
             Fact::Listing(_) => binary::read(path).map(BinaryInfo::for_probe),
         }
     }
