@@ -423,7 +423,12 @@ fn what_inspection_read_is_remembered_until_it_changes() {
     let probe = || config(vars.clone()).version("1.22").probe();
     let version = || probe().unwrap().version;
 
-    // Just written: a second change in the same clock tick could go unseen, so nothing is remembered.
+    // Just changed (the library's mode, the directory's names, however long building them took): a
+    // second change in the same clock tick could go unseen, so nothing is remembered.
+    let library = fs::canonicalize(root.join("lib/libonnxruntime.so")).unwrap();
+    let mode = fs::metadata(&library).unwrap().permissions().mode();
+    fs::set_permissions(&library, fs::Permissions::from_mode(mode | 0o004)).unwrap();
+    fs::write(root.join("lib/NOTES"), "changed").unwrap();
     assert_eq!(version(), Version::new(1, 22, 0));
     assert!(!memo.exists(), "a library changed a moment ago was remembered");
 
@@ -442,8 +447,6 @@ fn what_inspection_read_is_remembered_until_it_changes() {
     // The library: an edited version is believed, until the file changes in any way (here its mode).
     fs::write(&memo, text.replace("VERS_1.22.0", "VERS_1.22.7")).unwrap();
     assert_eq!(version(), Version::new(1, 22, 7), "the library's entry was not used");
-    let library = fs::canonicalize(root.join("lib/libonnxruntime.so")).unwrap();
-    let mode = fs::metadata(&library).unwrap().permissions().mode();
     fs::set_permissions(&library, fs::Permissions::from_mode(mode ^ 0o010)).unwrap();
     assert_eq!(version(), Version::new(1, 22, 0), "the library's entry outlived a change of the library");
 
