@@ -122,9 +122,10 @@ impl Config {
     /// (`$ORIGIN` / `@loader_path`) rpath, so the build output can be moved as a whole (default: off;
     /// always done for Windows targets, which have no rpath).
     ///
-    /// The profile directory is found three levels above `OUT_DIR`, which is where cargo puts it
-    /// unless `build.build-dir` moves intermediate files elsewhere; cargo tells build scripts nothing
-    /// about the final directory, so with a separate build dir the copies land beside it instead.
+    /// The profile directory is found three levels above `OUT_DIR`. When cargo's `build.build-dir`
+    /// keeps intermediate files (and `OUT_DIR`) apart from the target directory, `cargo metadata` is
+    /// asked once where the final binaries go, and the files are copied there too; a build dir given
+    /// with `--config` on cargo's command line is not passed on to build scripts and is not seen.
     pub fn copy_to_target_dir(&mut self, yes: bool) -> &mut Config {
         self.copy_to_target_dir = yes;
         self

@@ -368,7 +368,7 @@ impl Probe<'_> {
         // Windows has no rpath: its loader looks beside the executable, so the DLLs always go there.
         let copy = dynamic && out_dir.is_some() && (self.config.copy_to_target_dir || *self.target.os() == Os::Windows);
         let copied = match (&out_dir, copy) {
-            (Some(out_dir), true) => stage::copy_next_to_executables(&inspected, out_dir)?,
+            (Some(out_dir), true) => stage::copy_next_to_executables(&inspected, out_dir, &self.config.env)?,
             _ => Vec::new(),
         };
         let (lib_dir, include_dir, runtime_files, load_path) = match &staged {

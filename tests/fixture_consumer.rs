@@ -47,8 +47,13 @@ pub fn make_fixture(dir: &Path) -> PathBuf {
 
 /// `cargo <args>` in the fixture with only the given ONNXRUNTIME_* variables.
 pub fn cargo(crate_dir: &Path, args: &[&str], vars: &[(&str, &Path)]) -> Output {
+    cargo_into(&target_dir(), crate_dir, args, vars)
+}
+
+/// [`cargo`] with another target directory.
+fn cargo_into(target: &Path, crate_dir: &Path, args: &[&str], vars: &[(&str, &Path)]) -> Output {
     let mut cmd = Command::new(env!("CARGO"));
-    cmd.args(args).arg("--offline").current_dir(crate_dir).env("CARGO_TARGET_DIR", target_dir());
+    cmd.args(args).arg("--offline").current_dir(crate_dir).env("CARGO_TARGET_DIR", target);
     for (name, _) in std::env::vars_os() {
         if name.to_string_lossy().starts_with("ONNXRUNTIME_") || name == "LD_LIBRARY_PATH" {
             cmd.env_remove(name);
@@ -183,6 +188,34 @@ fn a_relocatable_build_runs_after_moving_it_with_its_libraries() {
     assert_eq!(String::from_utf8_lossy(&output.stdout), "ONNX Runtime 1.22.0\n");
     // Tests and examples find the files beside them too.
     assert!(debug.join("deps/libonnxruntime.so.1").exists() && debug.join("examples/libonnxruntime.so.1").exists());
+}
+
+/// With cargo's `build.build-dir` apart from the target directory — set in a `.cargo/config.toml`, which
+/// a build script cannot see — the copies reach the final binary in the target directory as well as the
+/// tests in the build dir, and the binary runs on them alone.
+#[test]
+fn a_relocatable_build_with_a_separate_build_dir_puts_copies_beside_the_final_binary() {
+    let tmp = support::tempdir();
+    let tree = support::official_tree(tmp.path(), "onnxruntime-linux-x64-1.22.0", "1.22.0", X86_64);
+    let crate_dir = make_fixture(tmp.path());
+    // The intermediate files stay between runs (the dependencies build once); the final ones start afresh.
+    let build_dir = repo().join("target").join("fixtures-build-dir");
+    fs::create_dir_all(crate_dir.join(".cargo")).unwrap();
+    let config = format!("[build]\nbuild-dir = '{}'\n", build_dir.display());
+    fs::write(crate_dir.join(".cargo/config.toml"), config).unwrap();
+    let target = tmp.path().join("target");
+    let on = tmp.path().join("on");
+    cargo_into(&target, &crate_dir, &["build"], &[("ONNXRUNTIME_DIR", &tree), ("FIXTURE_COPY_TO_TARGET_DIR", &on)]);
+
+    let debug = target.join("debug");
+    assert!(dynamic_section(&debug.join("consumer")).contains("[$ORIGIN]"));
+    for dir in [debug.clone(), debug.join("examples"), build_dir.join("debug/deps")] {
+        assert!(dir.join("libonnxruntime.so.1").exists(), "no copy in {}", dir.display());
+    }
+    fs::remove_dir_all(&tree).unwrap();
+    let output = Command::new(debug.join("consumer")).env_remove("LD_LIBRARY_PATH").output().unwrap();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    assert_eq!(String::from_utf8_lossy(&output.stdout), "ONNX Runtime 1.22.0\n");
 }
 
 /// A crate in `dir/name` with the given manifest tail and files.

@@ -12,8 +12,11 @@ use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
 
+use crate::env::Env;
 use crate::error::Error;
 use crate::inspect::Inspected;
+
+mod final_dir;
 
 /// Where staged files ended up.
 #[derive(Clone, Debug)]
@@ -128,16 +131,26 @@ fn place(real: &Path, link: &Path) -> io::Result<()> {
 }
 
 /// Copies the run-time files next to the executables of the build running this build script —
-/// `target/<profile>/`, `deps/` (tests, benches) and `examples/` — for relocatable deployment with a
+/// `target/<profile>/`, `deps/` (tests, benches) and `examples/`, and with a separate build dir the
+/// final `<profile>/` and `examples/` of the target directory too — for relocatable deployment with a
 /// `$ORIGIN` / `@loader_path` rpath, and for Windows, whose loader looks beside the executable. Each real
 /// file is written once per directory (hard-linked where possible); the other names are relative
 /// symlinks to it (copies on Windows hosts). Import libraries stay behind: they are for linking only.
-pub(crate) fn copy_next_to_executables(inspected: &Inspected, out_dir: &Path) -> Result<Vec<PathBuf>, Error> {
+pub(crate) fn copy_next_to_executables(
+    inspected: &Inspected,
+    out_dir: &Path,
+    env: &Env,
+) -> Result<Vec<PathBuf>, Error> {
     let profile = profile_dir(out_dir).ok_or_else(|| Error::Io {
         action: "find target/<profile> (three levels above OUT_DIR) for".into(),
         path: out_dir.to_path_buf(),
         source: io::Error::from(io::ErrorKind::NotFound),
     })?;
+    let mut dirs = vec![profile.clone(), profile.join("deps"), profile.join("examples")];
+    if let Some(final_profile) = final_dir::final_profile_dir(&profile, out_dir, env) {
+        let examples = final_profile.join("examples");
+        dirs.extend([final_profile, examples]);
+    }
     let io_err = |action: &'static str, path: &Path| {
         let path = path.to_path_buf();
         move |source: io::Error| Error::Io { action: action.into(), path, source }
@@ -149,7 +162,7 @@ pub(crate) fn copy_next_to_executables(inspected: &Inspected, out_dir: &Path) ->
         .collect();
     let mut placed = Vec::new();
     let mut first_copies: Vec<(PathBuf, PathBuf)> = Vec::new(); // (real source, its copy in `profile`)
-    for dir in [profile.clone(), profile.join("deps"), profile.join("examples")] {
+    for dir in dirs {
         fs::create_dir_all(&dir).map_err(io_err("create", &dir))?;
         for file in &runtime {
             let real_name = file.path.file_name().map(PathBuf::from).unwrap_or_else(|| PathBuf::from(&file.name));
