@@ -233,23 +233,12 @@ fn default_path(vars: &Vars<'_>, program: &Path) -> Option<String> {
     Some(pc_path)
 }
 
-/// The program's identity: where it is, and size, modification time (ns) and file id of what it points
-/// to, so that a reinstall, an upgrade or a relinked `pkg-config` is a different program.
+/// The program's identity: where it is, and the device, inode, size and times of what it points to
+/// ([`crate::memo::identity`]), so that a reinstall, an upgrade or a relinked `pkg-config` is a
+/// different program.
 fn identity(program: &Path) -> Option<String> {
     let meta = fs::metadata(program).ok()?;
-    let path = program.to_str()?;
-    #[cfg(unix)]
-    let stamp = {
-        use std::os::unix::fs::MetadataExt;
-        let nanos = i128::from(meta.mtime()) * 1_000_000_000 + i128::from(meta.mtime_nsec());
-        format!("{} {nanos} {} {}", meta.len(), meta.dev(), meta.ino())
-    };
-    #[cfg(not(unix))]
-    let stamp = {
-        let nanos = meta.modified().ok()?.duration_since(std::time::UNIX_EPOCH).ok()?.as_nanos();
-        format!("{} {nanos}", meta.len())
-    };
-    Some(format!("v1 {stamp} {path}"))
+    Some(format!("v2 {} {}", crate::memo::identity(&meta)?, program.to_str()?))
 }
 
 fn read_memo(out_dir: &Path, key: &str) -> Option<String> {
