@@ -3,22 +3,43 @@
 //!
 //! A memo is written under a temporary name and renamed, so a reader never sees half of one; one that
 //! cannot be written or read only costs the next run the work again. Each user keys its entries by
-//! what the work depended on, and checks the key before trusting an entry.
+//! what the work depended on, and checks the key before trusting an entry. Above that, a memo is used
+//! only by the build-script executable that wrote it ([`writer`]): one rebuilt because its own code or
+//! this crate's changed starts afresh, even where the crate's version did not (a path dependency).
 
 use std::fs;
 use std::path::Path;
+use std::sync::OnceLock;
 
-/// The memo `name` in `out_dir`, if there is a readable one.
+/// The memo `name` in `out_dir`, if there is a readable one written by this executable.
 pub(crate) fn read(out_dir: &Path, name: &str) -> Option<String> {
-    fs::read_to_string(out_dir.join(name)).ok()
+    let text = fs::read_to_string(out_dir.join(name)).ok()?;
+    let (first, rest) = text.split_once('\n')?;
+    (first == writer()?).then(|| rest.to_string())
 }
 
 /// Replaces the memo `name` in `out_dir` with `text`; failing is not an error (see the module doc).
 pub(crate) fn write(out_dir: &Path, name: &str, text: &str) {
+    let Some(writer) = writer() else { return };
     let temp = out_dir.join(format!(".{name}.{}", std::process::id()));
-    if fs::write(&temp, text).and_then(|()| fs::rename(&temp, out_dir.join(name))).is_err() {
+    let written = fs::write(&temp, format!("{writer}\n{text}"));
+    if written.and_then(|()| fs::rename(&temp, out_dir.join(name))).is_err() {
         let _ = fs::remove_file(&temp);
     }
+}
+
+/// A memo's first line: this crate's version and the identity of the running executable (its size and
+/// modification time where there are no inodes). `None`, and no memos, when the executable cannot be
+/// looked at.
+fn writer() -> Option<&'static str> {
+    static WRITER: OnceLock<Option<String>> = OnceLock::new();
+    WRITER
+        .get_or_init(|| {
+            let meta = fs::metadata(std::env::current_exe().ok()?).ok()?;
+            let exe = identity(&meta).or_else(|| Some(format!("{} {:?}", meta.len(), meta.modified().ok()?)))?;
+            Some(format!("onnxruntime-provision {} memo, written by {exe}", env!("CARGO_PKG_VERSION")))
+        })
+        .as_deref()
 }
 
 /// A file's identity for keying what was read from it: device, inode, size, and modification and
@@ -67,5 +88,26 @@ pub(crate) fn settled(meta: &fs::Metadata) -> bool {
     {
         let _ = meta;
         false
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_memo_is_read_back_only_by_the_executable_that_wrote_it() {
+        let dir = tempfile::tempdir().unwrap();
+        write(dir.path(), "m", "key\nvalue\n");
+        assert_eq!(read(dir.path(), "m").as_deref(), Some("key\nvalue\n"));
+        let text = fs::read_to_string(dir.path().join("m")).unwrap();
+        assert!(text.starts_with(&format!("onnxruntime-provision {} memo, written by ", env!("CARGO_PKG_VERSION"))));
+        // Another build of the build script (another identity) wrote it: not used.
+        let (first, rest) = text.split_once('\n').unwrap();
+        let other = format!("{first}0");
+        fs::write(dir.path().join("m"), format!("{other}\n{rest}")).unwrap();
+        assert_eq!(read(dir.path(), "m"), None);
+        assert_eq!(read(dir.path(), "absent"), None);
+        assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 1, "no temporary file left");
     }
 }

@@ -92,9 +92,9 @@ impl Memo {
     }
 }
 
-/// The first line: a memo written by another version of this crate (whose reader may differ) is not used.
+/// The first line below the writer's ([`crate::memo`]): the format, so that a change of it is explicit.
 fn header() -> String {
-    format!("onnxruntime-provision inspection memo, version {}\n", env!("CARGO_PKG_VERSION"))
+    "inspection memo, format 1\n".to_string()
 }
 
 fn render(entries: &[Entry]) -> String {
@@ -131,8 +131,8 @@ fn line(entry: &Entry) -> Option<String> {
     fields.iter().all(|f| !f.contains(['\t', '\n', '\r'])).then(|| fields.join("\t"))
 }
 
-/// The entries of a memo's text; nothing when it was written by another version, and no line that
-/// does not read back whole.
+/// The entries of a memo's text; nothing when it is in another format, and no line that does not
+/// read back whole.
 fn parse(text: String) -> Vec<Entry> {
     let Some(body) = text.strip_prefix(&header()) else { return Vec::new() };
     body.lines().filter_map(entry).collect()
@@ -265,10 +265,10 @@ mod tests {
     }
 
     #[test]
-    fn another_versions_memo_and_damaged_lines_are_ignored() {
+    fn another_formats_memo_and_damaged_lines_are_ignored() {
         let good = line(&entry_of("k", Fact::Binary(elf()))).unwrap();
-        let other_version = format!("onnxruntime-provision inspection memo, version 0.0.0-other\n{good}\n");
-        assert_eq!(parse(other_version), Vec::new());
+        let other_format = format!("inspection memo, format 0\n{good}\n");
+        assert_eq!(parse(other_format), Vec::new());
         let damaged = [
             "k\tbinary\tcoff\tlinux\tx86_64\tELF\t\t",
             "k\tbinary\telf\tbeos\tx86_64\tELF\t\t",

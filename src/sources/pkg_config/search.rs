@@ -356,13 +356,14 @@ mod tests {
             split(OsStr::new(&self.real(&["--variable", "pc_path", "pkg-config"], &[]).unwrap()))
         }
 
+        /// The memo's text below the line naming its writer ([`crate::memo::read`]).
         fn memo(&self) -> String {
-            fs::read_to_string(self.path("out").join(MEMO)).unwrap()
+            crate::memo::read(&self.path("out"), MEMO).unwrap()
         }
 
         fn set_memo_default(&self, default: &Path) {
             let key = identity(&self.program()).unwrap();
-            fs::write(self.path("out").join(MEMO), format!("{key}\n{}\n", default.display())).unwrap();
+            crate::memo::write(&self.path("out"), MEMO, &format!("{key}\n{}\n", default.display()));
         }
     }
 
