@@ -242,7 +242,7 @@ impl Config {
         plan.copy_to_mirror(dir, self, &vars, progress).map_err(|e| fail(e, &plan.url))
     }
 
-    /// In a build script, what its earlier runs read from library files (kept in `OUT_DIR`).
+    /// In a build script, what its earlier runs read from libraries and directories (kept in `OUT_DIR`).
     fn memo(&self) -> crate::inspect::Memo {
         crate::inspect::Memo::new(self.env.cargo_path("OUT_DIR"))
     }

@@ -43,7 +43,7 @@ pub(crate) struct Probe<'a> {
     pub vars: &'a Vars<'a>,
     /// Told about downloads as they go (the CLI's progress bar); builds pass none.
     pub progress: Option<&'a dyn Progress>,
-    /// What earlier runs of this build script read from library files.
+    /// What earlier runs of this build script read from libraries and directories.
     pub memo: inspect::Memo,
 }
 

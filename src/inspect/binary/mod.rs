@@ -84,9 +84,7 @@ impl BinaryInfo {
             dylib_version: None,
         }
     }
-}
 
-impl BinaryInfo {
     /// Without what only the doctor reads (NEEDED, needed versions, run paths): what a probe keeps of
     /// a library, whether read now or remembered (`inspect::memo`), so both give the same result.
     pub(crate) fn for_probe(self) -> BinaryInfo {
