@@ -38,6 +38,7 @@ pub(super) fn final_profile_dir(build_profile: &Path, out_dir: &Path, env: &Env)
 }
 
 /// `(target_directory, build_directory)`, from the memo when it was written under the same variables.
+/// No answer is remembered too: a cargo older than 1.91 names no build directory, and is asked once.
 fn directories(out_dir: &Path, env: &Env) -> Option<(PathBuf, PathBuf)> {
     let key = memo_key(env);
     if let Some(remembered) = crate::memo::read(out_dir, MEMO).and_then(|text| read_memo(&text, &key)) {
