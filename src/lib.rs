@@ -46,6 +46,8 @@
 //! | `ONNXRUNTIME_CA_BUNDLE` | extra PEM roots, added to the system's |
 //! | `ONNXRUNTIME_HTTP_TIMEOUT` | connect / read timeout in seconds (default 30) |
 
+// The one exception, the system zlib opened at run time, allows it in its own module.
+#![deny(unsafe_code)]
 // An error is returned at most once per build and carries the whole search report; boxing it would
 // only make matching on its variants clumsier.
 #![allow(clippy::result_large_err)]
@@ -77,8 +79,10 @@ mod stage;
 mod target;
 mod version;
 
-/// The integration tests' support code, shared with the unit tests.
+/// The integration tests' support code, shared with the unit tests. (Its servers set socket options
+/// and its tests set variables, which `std` and `libc` make unsafe.)
 #[cfg(test)]
+#[allow(unsafe_code)]
 #[path = "../tests/support/mod.rs"]
 mod test_support;
 // Lets the shared test support name this crate as the integration tests do.

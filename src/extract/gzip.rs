@@ -7,7 +7,7 @@
 
 use std::io::{self, BufRead, Read};
 
-use flate2::bufread::DeflateDecoder;
+use super::inflate::Inflate;
 
 const MAGIC: [u8; 3] = [0x1f, 0x8b, 8];
 const FHCRC: u8 = 1 << 1;
@@ -20,14 +20,14 @@ const MAX_HEADER_TEXT: u64 = 64 << 10;
 
 /// The decompressed bytes of the one gzip member at the start of the input.
 pub(super) struct Gunzip<R> {
-    decoder: DeflateDecoder<R>,
+    decoder: Inflate<R>,
     header_read: bool,
     ended: bool,
 }
 
 impl<R: BufRead> Gunzip<R> {
     pub(super) fn new(input: R) -> Self {
-        Gunzip { decoder: DeflateDecoder::new(input), header_read: false, ended: false }
+        Gunzip { decoder: Inflate::new(input), header_read: false, ended: false }
     }
 
     /// The input after the member's trailer (once the member has been read to its end).

@@ -10,6 +10,7 @@
 // Wired in by the cache, which unpacks into a private directory and publishes it by rename.
 
 mod gzip;
+mod inflate;
 mod overlap;
 mod tarfile;
 mod tgz;

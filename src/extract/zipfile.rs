@@ -13,9 +13,7 @@ use std::fs::File;
 use std::io::{self, BufRead, BufReader, Read, Seek, SeekFrom};
 use std::path::Path;
 
-use flate2::CrcReader;
-use flate2::bufread::DeflateDecoder;
-
+use super::inflate::Inflate;
 use super::{ArchiveError, Limits, MAX_LINK_TARGET, Tree, Unpacked};
 
 const LOCAL_SIGNATURE: u32 = 0x0403_4b50;
@@ -347,8 +345,8 @@ impl Zip<'_> {
         self.file.seek(SeekFrom::Start(entry.data_start)).map_err(|e| self.io_error(e))?;
         let path = self.path;
         let raw = (&mut self.file).take(entry.compressed);
-        let mut data = CrcReader::new(if entry.method == DEFLATED {
-            Decoded::Deflated(DeflateDecoder::new(raw))
+        let mut data = Checksummed::new(if entry.method == DEFLATED {
+            Decoded::Deflated(Inflate::new(raw))
         } else {
             Decoded::Stored(raw)
         });
@@ -495,12 +493,13 @@ fn kind_of(name: &[u8], unix_mode: Option<u32>) -> Kind {
 
 /// After the declared bytes came out: the CRC matches, and the deflate stream used all the entry's
 /// compressed bytes.
-fn check_stream<R: BufRead>(data: &CrcReader<Decoded<R>>, entry: &Entry, shown: &str) -> Result<(), ArchiveError> {
-    if data.crc().sum() != entry.crc {
-        let problem = format!("CRC-32 {:08x}, {:08x} declared", data.crc().sum(), entry.crc);
+fn check_stream<R: BufRead>(data: &Checksummed<Decoded<R>>, entry: &Entry, shown: &str) -> Result<(), ArchiveError> {
+    let crc = data.crc.clone().finalize();
+    if crc != entry.crc {
+        let problem = format!("CRC-32 {crc:08x}, {:08x} declared", entry.crc);
         return Err(ArchiveError::corrupt(Some(shown), problem));
     }
-    if let Decoded::Deflated(decoder) = data.get_ref()
+    if let Decoded::Deflated(decoder) = &data.inner
         && decoder.total_in() != entry.compressed
     {
         let problem =
@@ -513,7 +512,27 @@ fn check_stream<R: BufRead>(data: &CrcReader<Decoded<R>>, entry: &Entry, shown: 
 /// An entry's bytes as stored in the zip file, inflated when compressed.
 enum Decoded<R> {
     Stored(R),
-    Deflated(DeflateDecoder<R>),
+    Deflated(Inflate<R>),
+}
+
+/// Bytes read through, with the CRC-32 of all of them.
+struct Checksummed<R> {
+    inner: R,
+    crc: crc32fast::Hasher,
+}
+
+impl<R: Read> Checksummed<R> {
+    fn new(inner: R) -> Self {
+        Checksummed { inner, crc: crc32fast::Hasher::new() }
+    }
+}
+
+impl<R: Read> Read for Checksummed<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.crc.update(&buf[..n]);
+        Ok(n)
+    }
 }
 
 impl<R: BufRead> Read for Decoded<R> {
