@@ -98,6 +98,29 @@ fn the_built_binary_runs_directly_and_follows_a_changed_variable() {
     let second = support::official_tree(tmp.path(), "onnxruntime-linux-x64-1.22.4", "1.22.4", X86_64);
     cargo(&crate_dir, &["build"], &[("ONNXRUNTIME_DIR", &second)]);
     assert_eq!(run_consumer(), "ONNX Runtime 1.22.4\n");
+
+    // The build script, with the download code in it, loads only the libraries any Rust program does:
+    // the system zlib is opened when an archive is unpacked, never linked, since a linked library is
+    // loaded by every run of the script (ci/bench.sh, figure 1).
+    let scripts = fs::read_dir(target_dir().join("debug/build"))
+        .unwrap()
+        .map(|entry| entry.unwrap().path())
+        .filter(|dir| dir.file_name().unwrap().to_string_lossy().starts_with("consumer-"))
+        .map(|dir| dir.join("build-script-build"))
+        .filter(|script| script.is_file());
+    let script = scripts.max_by_key(|script| fs::metadata(script).unwrap().modified().unwrap()).expect("built");
+    let dynamic = dynamic_section(&script);
+    let needed: Vec<&str> = dynamic
+        .lines()
+        .filter(|line| line.contains("(NEEDED)"))
+        .filter_map(|line| line.split('[').nth(1)?.strip_suffix(']'))
+        .collect();
+    assert!(needed.contains(&"libc.so.6"), "{dynamic}");
+    let beyond_std: Vec<_> = needed
+        .iter()
+        .filter(|n| !["libc.so.6", "libgcc_s.so.1", "libm.so.6", "ld-linux-x86-64.so.2"].contains(n))
+        .collect();
+    assert!(beyond_std.is_empty(), "{} links {beyond_std:?}:\n{dynamic}", script.display());
 }
 
 /// The dynamic section entries of `binary` (`readelf -d`).
