@@ -6,8 +6,8 @@
 //!   a cold provision of the real 7.6 MB archive takes 88 ms with it and 359 ms with miniz_oxide at
 //!   opt-level 0 (`ci/bench.sh`, figure 2). It is opened rather than linked because a linked libz is
 //!   loaded by every run of every build script that depends on this crate, downloads or not: that
-//!   costs 0.11 ms of a 0.94 ms build-script process (figure 1), for a library only a cold provision
-//!   uses.
+//!   added 0.06 ms to the 1 ms start-up of such a build script (figure 1's `DOCS_RS` row), for a
+//!   library only a cold provision uses.
 //! - **miniz_oxide**, where no system zlib can be opened (Windows, static builds, a system without
 //!   `libz.so.1`). Same results, slower when unoptimised, with one difference on damaged input:
 //!   a distance reaching before the start of the output is copied as zeros, where zlib refuses it.
