@@ -193,7 +193,8 @@ fn not_loaded(
     tried: &[String],
 ) -> Finding {
     let leaf = file_name(name);
-    let release = release_in_name(leaf).or(linked);
+    let named = release_in_name(leaf);
+    let release = named.or(linked);
     let mut why = format!(
         "dyld tries DYLD_LIBRARY_PATH, then the install name, then the fallback directories; none has an {} {leaf}",
         arch_word(arch)
@@ -201,8 +202,12 @@ fn not_loaded(
     if name.starts_with("@rpath/") && places.iter().all(|p| !p.via.starts_with("LC_RPATH")) {
         why.push_str("\nthe executable has no LC_RPATH, so an @rpath/ install name leads nowhere by itself");
     }
-    if let Some(release) = release {
-        why.push_str(&format!("\nthe program was linked against ONNX Runtime {}", version_text(release)));
+    match (linked, named) {
+        (Some(linked), _) => {
+            why.push_str(&format!("\nthe program was linked against ONNX Runtime {}", version_text(linked)))
+        }
+        (None, Some(named)) => why.push_str(&format!("\nthe install name names ONNX Runtime {}", version_text(named))),
+        (None, None) => {}
     }
     why.push_str("\ntried:");
     for line in tried {
@@ -262,17 +267,18 @@ fn run_time_fix(
         Arch::Aarch64 => Some("aarch64-apple-darwin"),
         _ => None,
     };
+    let or = if fix.is_empty() { "" } else { "or " };
     // The archives hold `libonnxruntime.<version>.dylib`: the shell hand-off serves that name alone.
     match (release.map(version_text), triple) {
         (Some(release), Some(triple)) if leaf == format!("libonnxruntime.{release}.dylib") => fix.push(format!(
-            "eval \"$(cargo onnxruntime env --for shell --target {triple} --version {release})\"   (puts ONNX Runtime {release} first on DYLD_LIBRARY_PATH)"
+            "{or}eval \"$(cargo onnxruntime env --for shell --target {triple} --version {release})\"   (puts ONNX Runtime {release} first on DYLD_LIBRARY_PATH)"
         )),
         (Some(release), _) => fix.push(format!(
-            "export DYLD_LIBRARY_PATH=<the directory of ONNX Runtime {release}'s {} {leaf}>",
+            "{or}export DYLD_LIBRARY_PATH=<the directory of ONNX Runtime {release}'s {} {leaf}>",
             arch_word(arch)
         )),
         (None, _) => fix.push(format!(
-            "export DYLD_LIBRARY_PATH=<the directory of the {} {leaf} the program was linked against>",
+            "{or}export DYLD_LIBRARY_PATH=<the directory of the {} {leaf} the program was linked against>",
             arch_word(arch)
         )),
     }
