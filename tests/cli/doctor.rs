@@ -1,12 +1,15 @@
 //! `doctor`: the checked-in wasmtime 25 project (ort/ort-sys drifted to rc.15), a healthy `ort` project
-//! after `env --for ort-sys --write`, the toolchain checks, a cross linker, and a built executable whose
-//! libonnxruntime resolves to another release.
+//! after `env --for ort-sys --write`, the toolchain checks, a cross linker, a built executable whose
+//! libonnxruntime resolves to another release, and Mach-O and PE executables linked with LLVM here
+//! (read, never run) whose dylib dyld would or would not find, or whose `onnxruntime.dll` is or is not
+//! beside them.
 
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use super::Run;
+use super::support::llvm::{self, Dylib, ORT_INSTALL_NAME, PE_ARM64, PE_X64, PeMachine};
 use super::support::{self, X86_64};
 
 /// `doctor` with an empty `CARGO_HOME` (no registry sources: nothing leaks in from the machine), the
@@ -254,4 +257,241 @@ fn malformed_project_files_are_findings_not_crashes() {
         .output()
         .expect(1)
         .stdout_has("cannot be read as an executable");
+}
+
+/// `doctor --binary` with dyld's variables unset whatever the machine has (empty counts as unset).
+fn doctor_binary(tmp: &Path, exe: &Path) -> Run {
+    doctor(tmp, &["--binary", exe.to_str().unwrap()])
+        .dir(tmp)
+        .env("DYLD_LIBRARY_PATH", "")
+        .env("DYLD_FALLBACK_LIBRARY_PATH", "")
+}
+
+/// A stand-in `libonnxruntime` dylib for `arch` in `dir`, named and versioned after `release`, with
+/// `install_name`.
+fn dylib(dir: &Path, arch: &str, release: &str, install_name: &str) -> PathBuf {
+    let dylib = Dylib { arch, install_name, current_version: release, rpaths: &[] };
+    llvm::macho_dylib(dir, &format!("libonnxruntime.{release}.dylib"), &dylib)
+}
+
+/// `tmp/app/bin/app` for `arch`, linked against `library` (which is not left anywhere the program
+/// looks), with the rpaths `@executable_path/../lib` and `tmp/second/lib`.
+fn macho_app(tmp: &Path, arch: &str, library: &Path) -> PathBuf {
+    let second = tmp.join("second/lib");
+    llvm::macho_executable(
+        &tmp.join("app/bin"),
+        "app",
+        arch,
+        &[library],
+        &["@executable_path/../lib", second.to_str().unwrap()],
+    )
+}
+
+const RELEASE_NAME: &str = "@rpath/libonnxruntime.1.22.0.dylib";
+
+#[test]
+fn a_mach_o_program_finds_its_dylib_through_lc_rpath_or_dyld_library_path_first() {
+    let tmp = support::tempdir();
+    let linked = dylib(&tmp.path().join("build"), "x86_64", "1.22.0", RELEASE_NAME);
+    let exe = macho_app(tmp.path(), "x86_64", &linked);
+    let lib = tmp.path().join("app/lib");
+    fs::create_dir_all(&lib).unwrap();
+    fs::copy(&linked, lib.join("libonnxruntime.1.22.0.dylib")).unwrap();
+
+    let ran = doctor_binary(tmp.path(), &exe).output().expect(0);
+    ran.stdout_has(&format!(
+        "ok       {} loads {RELEASE_NAME} from {} (current version 1.22.0; linked against 1.22.0)\n  why    found via LC_RPATH @executable_path/../lib\n",
+        exe.display(),
+        lib.join("libonnxruntime.1.22.0.dylib").display()
+    ))
+    .stdout_has("0 problems, 0 warnings");
+
+    // DYLD_LIBRARY_PATH comes before the rpaths.
+    let preferred = tmp.path().join("preferred");
+    fs::create_dir_all(&preferred).unwrap();
+    fs::copy(&linked, preferred.join("libonnxruntime.1.22.0.dylib")).unwrap();
+    let ran = doctor_binary(tmp.path(), &exe).env("DYLD_LIBRARY_PATH", &preferred).output().expect(0);
+    ran.stdout_has(&format!(
+        "from {} (current version 1.22.0",
+        preferred.join("libonnxruntime.1.22.0.dylib").display()
+    ))
+    .stdout_has("found via DYLD_LIBRARY_PATH\n");
+
+    // An older release under that name loads (macOS builds are not symbol-versioned) but may not serve
+    // the C API the program asks for.
+    let older = dylib(&tmp.path().join("older"), "x86_64", "1.21.0", RELEASE_NAME);
+    fs::rename(&older, tmp.path().join("older/libonnxruntime.1.22.0.dylib")).unwrap();
+    let ran = doctor_binary(tmp.path(), &exe).env("DYLD_LIBRARY_PATH", tmp.path().join("older")).output().expect(0);
+    ran.stdout_has("WARNING  ")
+        .stdout_has(": ONNX Runtime 1.21.0, older than the 1.22.0 it was linked against")
+        .stdout_has("\"The requested API version [22] is not available\"");
+}
+
+#[test]
+fn a_dylib_without_the_programs_arch_is_skipped_for_the_next_rpath() {
+    let tmp = support::tempdir();
+    let linked = dylib(&tmp.path().join("build"), "x86_64", "1.22.0", RELEASE_NAME);
+    let exe = macho_app(tmp.path(), "x86_64", &linked);
+    let first = tmp.path().join("app/lib");
+    let second = tmp.path().join("second/lib");
+    dylib(&first, "arm64", "1.22.0", RELEASE_NAME);
+    fs::create_dir_all(&second).unwrap();
+    fs::copy(&linked, second.join("libonnxruntime.1.22.0.dylib")).unwrap();
+
+    let ran = doctor_binary(tmp.path(), &exe).output().expect(0);
+    ran.stdout_has(&format!("from {} (current version 1.22.0", second.join("libonnxruntime.1.22.0.dylib").display()))
+        .stdout_has(&format!("found via LC_RPATH {}\n", second.display()))
+        .stdout_has(&format!(
+            "{} (LC_RPATH @executable_path/../lib): skipped, it is Mach-O 64-bit arm64 (no x86_64 slice)",
+            tmp.path().join("app/bin/../lib/libonnxruntime.1.22.0.dylib").display()
+        ));
+
+    // A universal dylib serves the program through its x86_64 slice.
+    let arm = first.join("libonnxruntime.1.22.0.dylib");
+    let universal = llvm::lipo(&tmp.path().join("universal.dylib"), &[&linked, &arm]);
+    fs::rename(universal, &arm).unwrap();
+    doctor_binary(tmp.path(), &exe).output().expect(0).stdout_has("found via LC_RPATH @executable_path/../lib\n");
+}
+
+#[test]
+fn a_universal_program_is_checked_slice_by_slice() {
+    let tmp = support::tempdir();
+    let arm = dylib(&tmp.path().join("build"), "arm64", "1.22.0", RELEASE_NAME);
+    let x86 = dylib(&tmp.path().join("build-x86"), "x86_64", "1.22.0", RELEASE_NAME);
+    let rpaths = ["@executable_path/../lib"];
+    let arm_exe = llvm::macho_executable(&tmp.path().join("build"), "app", "arm64", &[&arm], &rpaths);
+    let x86_exe = llvm::macho_executable(&tmp.path().join("build-x86"), "app", "x86_64", &[&x86], &rpaths);
+    let exe = llvm::lipo(&tmp.path().join("app/bin/universal"), &[&x86_exe, &arm_exe]);
+    // Only the arm64 release is where the rpath leads.
+    fs::create_dir_all(tmp.path().join("app/lib")).unwrap();
+    fs::copy(&arm, tmp.path().join("app/lib/libonnxruntime.1.22.0.dylib")).unwrap();
+
+    let ran = doctor_binary(tmp.path(), &exe).output().expect(1);
+    ran.stdout_has(&format!(
+        "PROBLEM  {} (x86_64 slice) will not start: Library not loaded: {RELEASE_NAME}",
+        exe.display()
+    ))
+    .stdout_has("skipped, it is Mach-O 64-bit arm64 (no x86_64 slice)")
+    .stdout_has(&format!("ok       {} (arm64 slice) loads {RELEASE_NAME} from ", exe.display()))
+    .stdout_has("1 problem, 0 warnings");
+}
+
+#[test]
+fn a_mach_o_program_whose_dylib_is_nowhere_is_library_not_loaded() {
+    let tmp = support::tempdir();
+    let linked = dylib(&tmp.path().join("build"), "arm64", "1.22.0", RELEASE_NAME);
+    let exe = macho_app(tmp.path(), "arm64", &linked);
+    let ran = doctor_binary(tmp.path(), &exe).output().expect(1);
+    let tried =
+        |dir: &Path, via: &str| format!("{} ({via}): no such file", dir.join("libonnxruntime.1.22.0.dylib").display());
+    ran.stdout_has(&format!("PROBLEM  {} will not start: Library not loaded: {RELEASE_NAME}\n", exe.display()))
+        .stdout_has("none has an arm64 libonnxruntime.1.22.0.dylib")
+        .stdout_has("the program was linked against ONNX Runtime 1.22.0")
+        .stdout_has(&tried(&tmp.path().join("app/bin/../lib"), "LC_RPATH @executable_path/../lib"))
+        .stdout_has(&tried(
+            &tmp.path().join("second/lib"),
+            &format!("LC_RPATH {}", tmp.path().join("second/lib").display()),
+        ))
+        .stdout_has(&tried(Path::new("/usr/local/lib"), "dyld's default fallback directory"))
+        .stdout_has(&tried(Path::new("/usr/lib"), "dyld's default fallback directory"))
+        .stdout_has("cargo onnxruntime env --for shell --target aarch64-apple-darwin --version 1.22.0")
+        .stdout_has("Config::copy_to_target_dir(true)")
+        .stdout_has("1 problem, 0 warnings");
+
+    // DYLD_FALLBACK_LIBRARY_PATH replaces the default fallback directories.
+    let fallback = tmp.path().join("fallback");
+    let ran = doctor_binary(tmp.path(), &exe).env("DYLD_FALLBACK_LIBRARY_PATH", &fallback).output().expect(1);
+    ran.stdout_has(&tried(&fallback, "DYLD_FALLBACK_LIBRARY_PATH"));
+    assert!(!ran.stdout.contains("/usr/local/lib"), "{}", ran.stdout);
+}
+
+#[test]
+fn the_official_install_name_needs_a_file_the_archive_lacks() {
+    // ORT's own dylibs are named `libonnxruntime.<version>.dylib` and say `@rpath/libonnxruntime.1.dylib`.
+    let tmp = support::tempdir();
+    let linked = dylib(&tmp.path().join("build"), "x86_64", "1.22.0", ORT_INSTALL_NAME);
+    let exe = macho_app(tmp.path(), "x86_64", &linked);
+    let lib = tmp.path().join("app/lib");
+    fs::create_dir_all(&lib).unwrap();
+    fs::copy(&linked, lib.join("libonnxruntime.1.22.0.dylib")).unwrap();
+
+    let ran = doctor_binary(tmp.path(), &exe).output().expect(1);
+    ran.stdout_has(&format!("will not start: Library not loaded: {ORT_INSTALL_NAME}"))
+        .stdout_has("the program was linked against ONNX Runtime 1.22.0")
+        .stdout_has(&format!("{} has libonnxruntime.1.22.0.dylib but no libonnxruntime.1.dylib", lib.display()))
+        .stdout_has(&format!("ln -s libonnxruntime.1.22.0.dylib {}", lib.join("libonnxruntime.1.dylib").display()));
+
+    support::symlink("libonnxruntime.1.22.0.dylib", &lib.join("libonnxruntime.1.dylib"));
+    doctor_binary(tmp.path(), &exe).output().expect(0).stdout_has(&format!(
+        "from {} (current version 1.22.0; linked against 1.22.0)",
+        lib.join("libonnxruntime.1.22.0.dylib").display()
+    ));
+}
+
+/// `tmp/app/app.exe` for `machine`, importing `onnxruntime.dll` through the import library of a
+/// stand-in built in `tmp/build` (so no DLL is beside it yet).
+fn windows_app(tmp: &Path, machine: &PeMachine) -> (PathBuf, PathBuf) {
+    let (dll, lib) = llvm::pe_standin(&tmp.join("build"), machine);
+    (llvm::pe_executable(&tmp.join("app"), "app.exe", machine, Some(&lib)), dll)
+}
+
+#[test]
+fn a_windows_program_without_its_dll_beside_it_gets_the_system32_copy() {
+    let tmp = support::tempdir();
+    let (exe, dll) = windows_app(tmp.path(), &PE_X64);
+    let ran = doctor_binary(tmp.path(), &exe).output().expect(1);
+    ran.stdout_has(&format!(
+        "PROBLEM  {} will load the wrong onnxruntime.dll: none is beside it, so Windows' older System32 copy comes first",
+        exe.display()
+    ))
+    .stdout_has("Windows 10 1809 and later ship Windows ML's own, older onnxruntime.dll in System32")
+    .stdout_has("\"The requested API version [N] is not available\"")
+    .stdout_has(&format!("{} (the executable's directory): no onnxruntime.dll", tmp.path().join("app").display()))
+    .stdout_has(r"C:\Windows\System32 (the system directory): not on this machine")
+    .stdout_has(&format!("into {}", tmp.path().join("app").display()))
+    .stdout_has("onnxruntime_providers_shared.dll")
+    .stdout_has("Config::copy_to_target_dir");
+
+    // One in the current directory comes after System32's: still the wrong one.
+    let ran = doctor_binary(tmp.path(), &exe).dir(&tmp.path().join("build")).output().expect(1);
+    ran.stdout_has(&format!(
+        "{} (the current directory): has onnxruntime.dll (PE32+ x86-64)",
+        tmp.path().join("build").display()
+    ));
+
+    // Beside the executable (Windows matches names in any case), it is the one loaded.
+    let beside = tmp.path().join("app/OnnxRuntime.dll");
+    fs::copy(&dll, &beside).unwrap();
+    doctor_binary(tmp.path(), &exe).output().expect(0).stdout_has(&format!(
+        "ok       {} loads onnxruntime.dll from {} (PE32+ x86-64, beside the executable)",
+        exe.display(),
+        beside.display()
+    ));
+}
+
+#[test]
+fn an_arm64_dll_beside_an_x64_program_stops_it() {
+    let tmp = support::tempdir();
+    let (exe, _) = windows_app(tmp.path(), &PE_X64);
+    let (arm64, _) = llvm::pe_standin(&tmp.path().join("arm64"), &PE_ARM64);
+    fs::copy(&arm64, tmp.path().join("app/onnxruntime.dll")).unwrap();
+    let ran = doctor_binary(tmp.path(), &exe).output().expect(1);
+    ran.stdout_has(&format!(
+        "PROBLEM  {} will not start: {} is PE32+ arm64, the program is PE32+ x86-64",
+        exe.display(),
+        tmp.path().join("app/onnxruntime.dll").display()
+    ))
+    .stdout_has("(0xc000007b)")
+    .stdout_has("onnxruntime-win-x64-<version>.zip");
+}
+
+#[test]
+fn a_windows_program_importing_no_onnxruntime_dll_gets_the_load_dynamic_note() {
+    let tmp = support::tempdir();
+    let exe = llvm::pe_executable(tmp.path(), "plain.exe", &PE_X64, None);
+    let ran = doctor_binary(tmp.path(), &exe).output().expect(0);
+    ran.stdout_has(&format!("WARNING  {} does not import onnxruntime.dll", exe.display()))
+        .stdout_has("ort's load-dynamic")
+        .stdout_has("ORT_DYLIB_PATH")
+        .stdout_has("0 problems, 1 warning");
 }

@@ -1,5 +1,6 @@
-//! Shared test parts: ORT stand-in libraries built at test time, official-layout install trees, and
-//! loopback HTTP(S) servers and proxies with fault injection (`server`).
+//! Shared test parts: ORT stand-in libraries built at test time (Mach-O and PE ones with LLVM:
+//! `llvm`), official-layout install trees, and loopback HTTP(S) servers and proxies with fault
+//! injection (`server`).
 //!
 //! A stand-in is a real shared library: it exports `OrtGetApiBase` (whose `GetVersionString` returns the
 //! chosen release), has SONAME `libonnxruntime.so.1` and a `VERS_1.X.Y` version node, so linking,
@@ -10,6 +11,7 @@
 pub mod archive;
 #[cfg(feature = "download")]
 pub mod hostile;
+pub mod llvm;
 pub mod process_env;
 #[cfg(feature = "download")]
 pub mod scene;

@@ -33,14 +33,18 @@ Checks a project for the reasons ONNX Runtime builds fail, reading Cargo.lock, C
     configured, provisioned or findable for the target;
   - rustc against the project's edition / rust-version and the locked crates' rust-version;
   - for a cross target: the target's standard library and a configured, installed linker;
-  - with --binary: which libonnxruntime the loader will pick for that executable and whether it
-    defines the VERS_1.X.Y version the executable needs (\"version `VERS_1.X.Y' not found\").
+  - with --binary: which ONNX Runtime library the loader will pick for that executable, searching
+    as the executable's own platform does: for ELF (Linux) RPATH / LD_LIBRARY_PATH / RUNPATH /
+    ld.so.conf, and whether it defines the VERS_1.X.Y version the executable needs (\"version
+    `VERS_1.X.Y' not found\"); for Mach-O (macOS) DYLD_LIBRARY_PATH / @rpath under LC_RPATH /
+    DYLD_FALLBACK_LIBRARY_PATH (\"Library not loaded\"); for PE (Windows) the DLL search order, where
+    Windows' own older System32\\onnxruntime.dll wins unless the program's copy is beside it.
 Every finding comes with why and the exact fix. Exit status 1 when something is wrong, else 0.
 
 Options:
   --manifest-path P   the project's Cargo.toml (default: the nearest one above the current directory)
   --target T          the target to check for (default: build.target from .cargo/config.toml, else this machine)
-  --binary B          a built executable (ELF) to check run-time loading for";
+  --binary B          a built executable (ELF, Mach-O or PE) to check run-time loading for";
 
 const OPTIONS: [Opt; 3] = [Opt::value("--manifest-path"), Opt::value("--target"), Opt::value("--binary")];
 

@@ -553,8 +553,11 @@ fn version_needs(
             return Err(BinaryError::Malformed(format!("{what} has revision {revision} (only 1 exists)")));
         }
         let (aux_count, file, aux, next) = (f.u16(2)?, f.u32(4)?, f.u32(8)?, f.u32(12)?);
-        let mut need =
-            VersionNeed { file: names.get(file.into(), "a version need's file name")?, versions: Vec::new() };
+        let mut need = VersionNeed {
+            file: names.get(file.into(), "a version need's file name")?,
+            versions: Vec::new(),
+            current_version: None,
+        };
         let mut aux_at = advance(at, aux, what)?;
         for _ in 0..usize::from(aux_count).min(budget) {
             budget -= 1;

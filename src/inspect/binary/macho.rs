@@ -3,7 +3,7 @@
 //! (of the first slice, for a fat file).
 
 use super::input::{Endian, Fields, Input, MAX_READ, MAX_STRING, name_before_nul};
-use super::{BinaryError, BinaryInfo, Format, arch_words};
+use super::{BinaryError, BinaryInfo, Format, VersionNeed, arch_words};
 use crate::target::{Arch, Os};
 
 const MH_MAGIC: u32 = 0xfeed_face;
@@ -79,6 +79,7 @@ struct LoadNames {
     soname: Option<String>,
     dylib_version: Option<(u32, u32, u32)>,
     needed: Vec<String>,
+    version_needs: Vec<VersionNeed>,
     run_paths: Vec<String>,
 }
 
@@ -87,6 +88,7 @@ impl LoadNames {
         info.soname = self.soname;
         info.dylib_version = self.dylib_version;
         info.needed = self.needed;
+        info.version_needs = self.version_needs;
         info.run_paths = self.run_paths;
     }
 }
@@ -151,14 +153,16 @@ fn load_commands(bytes: &[u8], endian: Endian, count: u32, file_size: u64) -> Re
         match cmd {
             LC_ID_DYLIB => {
                 names.soname = Some(lc_str(command, c.u32(8)?)?);
-                let v = c.u32(16)?;
-                // Packed as xxxx.yy.zz.
-                names.dylib_version = Some((v >> 16, (v >> 8) & 0xff, v & 0xff));
+                names.dylib_version = Some(unpack_version(c.u32(16)?));
             }
             LC_LOAD_DYLIB | LC_LOAD_WEAK_DYLIB | LC_REEXPORT_DYLIB | LC_LAZY_LOAD_DYLIB | LC_LOAD_UPWARD_DYLIB
                 if names.needed.len() < MAX_NAMES =>
             {
-                names.needed.push(lc_str(command, c.u32(8)?)?);
+                let file = lc_str(command, c.u32(8)?)?;
+                // `struct dylib`: name offset, timestamp, current version, compatibility version.
+                let current_version = Some(unpack_version(c.u32(16)?));
+                names.version_needs.push(VersionNeed { file: file.clone(), versions: Vec::new(), current_version });
+                names.needed.push(file);
             }
             LC_RPATH if names.run_paths.len() < MAX_NAMES => names.run_paths.push(lc_str(command, c.u32(8)?)?),
             LC_SEGMENT => check_segment(index, c.u32(32)?.into(), c.u32(36)?.into(), file_size)?,
@@ -168,6 +172,11 @@ fn load_commands(bytes: &[u8], endian: Endian, count: u32, file_size: u64) -> Re
         at += command.len();
     }
     Ok(names)
+}
+
+/// A dylib version packed as xxxx.yy.zz.
+fn unpack_version(v: u32) -> (u32, u32, u32) {
+    (v >> 16, (v >> 8) & 0xff, v & 0xff)
 }
 
 /// A segment whose bytes lie past the end of the file means a cut-off download.

@@ -31,13 +31,18 @@ pub enum Format {
     Archive,
 }
 
-/// An ELF `.gnu.version_r` entry: the versions a binary needs from one of its libraries.
+/// The versions a binary records for one of the libraries it needs: an ELF `.gnu.version_r` entry,
+/// or a Mach-O `LC_LOAD_DYLIB` (or weak, re-export, lazy, upward) one.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct VersionNeed {
-    /// The library file name as recorded (`libonnxruntime.so.1`).
+    /// The library as recorded: file name (`libonnxruntime.so.1`) or install name
+    /// (`@rpath/libonnxruntime.1.dylib`).
     pub file: String,
-    /// The version names needed from it (`VERS_1.22.0`).
+    /// ELF: the version names needed from it (`VERS_1.22.0`).
     pub versions: Vec<String>,
+    /// Mach-O: the dylib's current version when the binary was linked against it, as (major, minor,
+    /// patch). It names the release an executable was built with even when the install name does not.
+    pub current_version: Option<(u32, u32, u32)>,
 }
 
 /// What a library (or executable) file says about itself.
@@ -56,7 +61,7 @@ pub struct BinaryInfo {
     pub needed: Vec<String>,
     /// ELF `.gnu.version_d` names other than the file's own base entry (`VERS_1.22.0`).
     pub version_definitions: Vec<String>,
-    /// ELF `.gnu.version_r`.
+    /// ELF `.gnu.version_r`; Mach-O: one entry per `needed` dylib, with its current version.
     pub version_needs: Vec<VersionNeed>,
     /// ELF `DT_RUNPATH` and `DT_RPATH` entries (split on `:`); Mach-O `LC_RPATH`.
     pub run_paths: Vec<String>,

@@ -71,7 +71,11 @@ fn assert_consumer(info: &BinaryInfo) {
     let ort = info.version_needs.iter().find(|n| n.file == "libonnxruntime.so.1");
     assert_eq!(
         ort,
-        Some(&VersionNeed { file: "libonnxruntime.so.1".to_string(), versions: vec!["VERS_1.22.0".to_string()] }),
+        Some(&VersionNeed {
+            file: "libonnxruntime.so.1".to_string(),
+            versions: vec!["VERS_1.22.0".to_string()],
+            current_version: None
+        }),
         "version needs: {:?}",
         info.version_needs
     );
@@ -168,7 +172,11 @@ fn check_lld_target(target: &ElfTarget, arch: Arch, description: &str) {
         assert_eq!(info.run_paths_are_rpath, !new_dtags);
         assert_eq!(
             info.version_needs,
-            vec![VersionNeed { file: "libonnxruntime.so.1".to_string(), versions: vec!["VERS_1.22.0".to_string()] }]
+            vec![VersionNeed {
+                file: "libonnxruntime.so.1".to_string(),
+                versions: vec!["VERS_1.22.0".to_string()],
+                current_version: None
+            }]
         );
     }
 }

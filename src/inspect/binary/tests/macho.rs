@@ -9,30 +9,15 @@ use std::process::Command;
 use super::support;
 use super::toolchain::{self, llvm_tool};
 use super::{put, read_ok};
-use crate::inspect::binary::{Format, parse};
+use crate::inspect::binary::{Format, VersionNeed, parse};
 use crate::target::{Arch, Os};
 
-const INSTALL_NAME: &str = "@rpath/libonnxruntime.1.dylib";
+use crate::test_support::llvm::{self as llvm_build, Dylib, ORT_INSTALL_NAME as INSTALL_NAME};
 
 /// `libonnxruntime.1.22.0.dylib` for `arch` (`x86_64` or `arm64`) with ORT's install name.
 pub(super) fn dylib(dir: &Path, arch: &str) -> PathBuf {
-    let object = toolchain::assemble(
-        dir,
-        &format!("standin-{arch}.o"),
-        &format!("{arch}-apple-macos11"),
-        ".text\n.globl _OrtGetApiBase\n_OrtGetApiBase:\n.long 0\n",
-    );
-    let out = dir.join(format!("libonnxruntime.1.22.0-{arch}.dylib"));
-    toolchain::run(
-        Command::new(llvm_tool("ld64.lld"))
-            .args(["-dylib", "-arch", arch, "-platform_version", "macos", "11.0", "11.0"])
-            .args(["-install_name", INSTALL_NAME, "-current_version", "1.22.0", "-compatibility_version", "1.0.0"])
-            .args(["-rpath", "@loader_path/../lib"])
-            .arg("-o")
-            .arg(&out)
-            .arg(&object),
-    );
-    out
+    let dylib = Dylib { arch, install_name: INSTALL_NAME, current_version: "1.22.0", rpaths: &["@loader_path/../lib"] };
+    llvm_build::macho_dylib(dir, &format!("libonnxruntime.1.22.0-{arch}.dylib"), &dylib)
 }
 
 #[test]
@@ -83,15 +68,38 @@ fn a_dylib_linked_against_the_standin_needs_its_install_name() {
     let info = read_ok(&out);
     assert_eq!(info.soname.as_deref(), Some("@rpath/libconsumer.dylib"));
     assert_eq!(info.needed, vec![INSTALL_NAME.to_string()]);
+    let need = VersionNeed { file: INSTALL_NAME.to_string(), versions: Vec::new(), current_version: Some((1, 22, 0)) };
+    assert_eq!(info.version_needs, vec![need]);
     assert_eq!(info.dylib_version, Some((0, 0, 0)));
+}
+
+#[test]
+fn an_executable_records_its_rpaths_in_order_and_the_version_it_was_linked_against() {
+    let dir = support::tempdir();
+    let dylib = Dylib {
+        arch: "arm64",
+        install_name: "@rpath/libonnxruntime.1.23.2.dylib",
+        current_version: "1.23.2",
+        rpaths: &[],
+    };
+    let ort = llvm_build::macho_dylib(dir.path(), "libonnxruntime.1.23.2.dylib", &dylib);
+    let rpaths = ["@executable_path/../lib", "/opt/onnxruntime/lib"];
+    let exe = llvm_build::macho_executable(dir.path(), "app", "arm64", &[&ort], &rpaths);
+    let info = read_ok(&exe);
+    assert_eq!(info.archs, vec![Arch::Aarch64]);
+    assert_eq!(info.soname, None);
+    assert_eq!(info.run_paths, rpaths.map(String::from));
+    assert_eq!(info.needed, vec!["@rpath/libonnxruntime.1.23.2.dylib".to_string()]);
+    assert_eq!(info.version_needs[0].current_version, Some((1, 23, 2)));
+    // Only the doctor reads these; a probe's copy goes without them.
+    let probe = info.for_probe();
+    assert!(probe.needed.is_empty() && probe.version_needs.is_empty() && probe.run_paths.is_empty());
 }
 
 /// A universal dylib of the x86_64 and arm64 stand-ins.
 pub(super) fn universal(dir: &Path) -> PathBuf {
     let (x86, arm) = (dylib(dir, "x86_64"), dylib(dir, "arm64"));
-    let out = dir.join("libonnxruntime.1.22.0.dylib");
-    toolchain::run(Command::new(llvm_tool("llvm-lipo")).arg("-create").arg(&x86).arg(&arm).arg("-output").arg(&out));
-    out
+    llvm_build::lipo(&dir.join("libonnxruntime.1.22.0.dylib"), &[&x86, &arm])
 }
 
 #[test]

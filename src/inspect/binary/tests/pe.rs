@@ -12,32 +12,11 @@ use super::{put, read_ok};
 use crate::inspect::binary::{Format, parse};
 use crate::target::{Arch, Os};
 
-/// An `lld-link` machine name, its assembler triple, and how C names are decorated (x86 adds `_`).
-pub(super) struct Machine {
-    name: &'static str,
-    triple: &'static str,
-    prefix: &'static str,
-}
-
-pub(super) const X64: Machine = Machine { name: "x64", triple: "x86_64-pc-windows-msvc", prefix: "" };
-const X86: Machine = Machine { name: "x86", triple: "i686-pc-windows-msvc", prefix: "_" };
-const ARM64: Machine = Machine { name: "arm64", triple: "aarch64-pc-windows-msvc", prefix: "" };
+pub(super) use crate::test_support::llvm::{PE_ARM64 as ARM64, PE_X64 as X64, PE_X86 as X86, PeMachine as Machine};
 
 /// `onnxruntime.dll` and `onnxruntime.lib` for `machine`, in `dir`.
 pub(super) fn standin(dir: &Path, machine: &Machine) -> (PathBuf, PathBuf) {
-    let source = format!(".text\n.globl {p}OrtGetApiBase\n{p}OrtGetApiBase:\n.long 0\n", p = machine.prefix);
-    let object = toolchain::assemble(dir, "standin.obj", machine.triple, &source);
-    let (dll, lib) = (dir.join("onnxruntime.dll"), dir.join("onnxruntime.lib"));
-    toolchain::run(
-        Command::new(llvm_tool("lld-link"))
-            // The stand-in has no exception-handler table, which x86 SafeSEH would insist on.
-            .args(["/dll", "/noentry", "/export:OrtGetApiBase", "/safeseh:no"])
-            .arg(format!("/machine:{}", machine.name))
-            .arg(format!("/out:{}", dll.display()))
-            .arg(format!("/implib:{}", lib.display()))
-            .arg(&object),
-    );
-    (dll, lib)
+    crate::test_support::llvm::pe_standin(dir, machine)
 }
 
 fn check(machine: &Machine, arch: Arch, description: &str, lib_description: &str) {
@@ -91,6 +70,19 @@ fn a_dll_importing_from_the_standin_names_it() {
             .arg(&lib),
     );
     assert_eq!(read_ok(&out).needed, vec!["onnxruntime.dll".to_string()]);
+}
+
+#[test]
+fn executables_of_every_machine_name_the_dll_they_import() {
+    for (machine, arch) in [(&X64, Arch::X86_64), (&X86, Arch::X86), (&ARM64, Arch::Aarch64)] {
+        let dir = support::tempdir();
+        let (_, lib) = standin(dir.path(), machine);
+        let exe = crate::test_support::llvm::pe_executable(dir.path(), "app.exe", machine, Some(&lib));
+        let info = read_ok(&exe);
+        assert_eq!((info.archs, info.needed), (vec![arch.clone()], vec!["onnxruntime.dll".to_string()]), "{arch}");
+        let plain = crate::test_support::llvm::pe_executable(dir.path(), "plain.exe", machine, None);
+        assert!(read_ok(&plain).needed.is_empty());
+    }
 }
 
 #[test]

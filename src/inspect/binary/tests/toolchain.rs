@@ -6,33 +6,8 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+pub use crate::test_support::llvm::{assemble, run};
 pub use crate::test_support::llvm_tool;
-
-/// Runs a command and fails the test with its output if it fails.
-pub fn run(cmd: &mut Command) {
-    let output = cmd.output().unwrap_or_else(|e| panic!("{cmd:?} did not start: {e}"));
-    assert!(
-        output.status.success(),
-        "{cmd:?} failed:\n{}{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
-}
-
-/// Assembles `source` for `triple` into an object file `dir/<name>`.
-pub fn assemble(dir: &Path, name: &str, triple: &str, source: &str) -> PathBuf {
-    fs::create_dir_all(dir).unwrap();
-    let src = dir.join(format!("{name}.s"));
-    fs::write(&src, source).unwrap();
-    let out = dir.join(name);
-    run(Command::new(llvm_tool("llvm-mc"))
-        .arg(format!("-triple={triple}"))
-        .arg("-filetype=obj")
-        .arg(&src)
-        .arg("-o")
-        .arg(&out));
-    out
-}
 
 /// An ELF target of `ld.lld`: the assembler triple and how to spell a pointer-sized datum.
 pub struct ElfTarget {

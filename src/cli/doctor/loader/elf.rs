@@ -1,4 +1,4 @@
-//! Which `libonnxruntime` a built executable will load, found the way glibc's loader searches
+//! Which `libonnxruntime` an ELF executable will load, found the way glibc's loader searches
 //! (ld.so(8)): a name with a slash as is; `DT_RPATH` (when there is no `DT_RUNPATH`); `LD_LIBRARY_PATH`;
 //! `DT_RUNPATH`; the directories of `/etc/ld.so.conf` (what `ld.so.cache` is built from); then the
 //! default directories. `$ORIGIN` is the executable's directory. A file of another architecture is
@@ -9,38 +9,18 @@ use std::path::{Path, PathBuf};
 
 use onnxruntime_provision::internal::cli::{self as internal, BinaryInfo, Format};
 
-use super::Finding;
+use super::super::Finding;
 use crate::host_env;
 
 /// Nested `include` lines followed in ld.so.conf at most this deep.
 const MAX_INCLUDE_DEPTH: usize = 4;
 
-pub fn check(binary: &Path) -> Vec<Finding> {
-    let info = match internal::read_binary(binary) {
-        Ok(info) => info,
-        Err(error) => {
-            return vec![Finding::problem(
-                format!("{} cannot be read as an executable", binary.display()),
-                error.to_string(),
-                Vec::new(),
-            )];
-        }
-    };
-    if info.format != Format::Elf {
-        return vec![Finding::warning(
-            format!("{} is {}: only ELF executables are checked", binary.display(), info.description),
-            "macOS and Windows loaders search differently (install names / @rpath, the DLL search order)",
-            Vec::new(),
-        )];
-    }
+pub(super) fn check(binary: &Path, info: &BinaryInfo) -> Vec<Finding> {
     let wanted: Vec<&String> = info.needed.iter().filter(|n| n.starts_with("libonnxruntime.so")).collect();
     if wanted.is_empty() {
-        return vec![Finding::ok(
-            format!("{} does not link libonnxruntime", binary.display()),
-            "a program that loads it with dlopen (ort's load-dynamic) finds it through ORT_DYLIB_PATH at run time",
-        )];
+        return vec![super::links_nothing(binary)];
     }
-    wanted.into_iter().map(|name| resolve(binary, &info, name)).collect()
+    wanted.into_iter().map(|name| resolve(binary, info, name)).collect()
 }
 
 /// One place searched, and what was there.
@@ -51,7 +31,7 @@ struct Look {
 }
 
 fn resolve(binary: &Path, info: &BinaryInfo, name: &str) -> Finding {
-    let origin = std::fs::canonicalize(binary).ok().and_then(|p| p.parent().map(Path::to_path_buf)).unwrap_or_default();
+    let origin = super::origin(binary);
     let needs: Vec<String> =
         info.version_needs.iter().filter(|n| n.file == name).flat_map(|n| n.versions.iter().cloned()).collect();
     let mut looks: Vec<Look> = Vec::new();
