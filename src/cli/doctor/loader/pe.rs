@@ -7,7 +7,7 @@
 //! The pitfall: Windows 10 1809 and later ship Windows ML's own, older `System32\onnxruntime.dll`
 //! (ONNX Runtime's "Get started with Windows" page dates the inbox copy to 1809; microsoft/winml-cli#689
 //! and microsoft/onnxruntime#4615 show it in System32). A program whose own copy is not beside it
-//! gets that one, and ORT stops with "The requested API version [N] is not available". Only the
+//! gets that one, and ORT stops with "The requested API version \[N\] is not available". Only the
 //! executable's directory comes before System32, so the copy there is the one that counts.
 
 use std::path::{Path, PathBuf};
