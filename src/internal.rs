@@ -81,6 +81,14 @@ pub mod cli {
         config.probe_with(progress)
     }
 
+    /// `library` (from [`provision`] with `config`) as `cargo onnxruntime env` hands it to other tools:
+    /// as it is when its directory holds every name the linker and loader ask for, else staged under
+    /// `<cache>/handoff/<target>/<key>/onnxruntime/` (macOS archives lack the install name
+    /// `libonnxruntime.1.dylib`), with a line saying why.
+    pub fn hand_off(config: &Config, library: Library) -> Result<(Library, Option<String>), Error> {
+        crate::stage::handoff::hand_off(config, library)
+    }
+
     /// Puts the archive `config` would download into `dir/v<version>/<asset>`, verified against its
     /// pinned SHA-256, without unpacking it: a folder another machine can serve, or use through
     /// `ONNXRUNTIME_MIRROR=file://…`.

@@ -10,6 +10,11 @@
 //! - `--for shell`: `export` lines (`ONNXRUNTIME_DIR` for an install root, else `ONNXRUNTIME_LIB_DIR` and
 //!   `ONNXRUNTIME_INCLUDE_DIR`; `ORT_DYLIB_PATH`; the loader path variable).
 //! - `--for cargo-config`: `[env]` entries pinning crates that use this library to that install.
+//!
+//! What is handed off is a directory holding every name the linker and loader ask for: the source
+//! one when it does (every official Linux archive), else a staged one under the cache's `handoff/`
+//! (macOS archives lack `libonnxruntime.1.dylib`, the install name a linked program asks for; see
+//! `internal::cli::hand_off`).
 
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
@@ -111,8 +116,13 @@ pub fn run(words: &[OsString]) -> Result<ExitCode, Failure> {
     }
 
     let reporter = Reporter::for_stderr();
-    let library = internal::provision(&overrides.config(&target_triple), Some(&reporter as &dyn Progress))?;
+    let config = overrides.config(&target_triple);
+    let library = internal::provision(&config, Some(&reporter as &dyn Progress))?;
     eprintln!("using ONNX Runtime {} for {target_triple} from {}", library.version, library.origin);
+    let (library, staged) = internal::hand_off(&config, library)?;
+    if let Some(why) = staged {
+        eprintln!("note: {why}");
+    }
 
     match (consumer, ort_sys) {
         (Consumer::OrtSys, Some((version, from))) => {

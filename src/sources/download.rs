@@ -115,6 +115,8 @@ pub(crate) fn cached(
 pub use provide::MirrorCopy;
 #[cfg(feature = "download")]
 pub(crate) use provide::Plan;
+#[cfg(feature = "cli")]
+pub(crate) use provide::cache_root;
 
 #[cfg(feature = "download")]
 mod provide {
@@ -401,7 +403,8 @@ mod provide {
         Ok(value)
     }
 
-    fn cache_root(config: &Config, vars: &Vars<'_>) -> Result<PathBuf, DownloadError> {
+    /// `ONNXRUNTIME_CACHE_DIR`, else [`Config::cache_dir`], else the OS default.
+    pub(crate) fn cache_root(config: &Config, vars: &Vars<'_>) -> Result<PathBuf, DownloadError> {
         let root = match vars.get("ONNXRUNTIME_CACHE_DIR") {
             Some(var) => {
                 let path = var.path();

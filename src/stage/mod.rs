@@ -6,7 +6,8 @@
 //! the real file; on Windows hosts, where symlinks need privileges, files are copied.
 //!
 //! The directory is rebuilt beside its final name and renamed into place, so a rerun never leaves
-//! a half-staged directory behind.
+//! a half-staged directory behind. `cargo onnxruntime env`, which has no `OUT_DIR`, stages the same
+//! way under the cache when a library's own directory lacks a name (`handoff`).
 
 use std::fs;
 use std::io;
@@ -17,6 +18,8 @@ use crate::error::Error;
 use crate::inspect::Inspected;
 
 mod final_dir;
+#[cfg(feature = "cli")]
+pub(crate) mod handoff;
 
 /// Where staged files ended up.
 #[derive(Clone, Debug)]

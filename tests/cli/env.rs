@@ -214,8 +214,11 @@ fn a_library_outside_an_install_root_is_handed_on_as_its_lib_dir() {
     // install root: it has neither lib/ nor lib64/.
     let usr = tmp.path().join("usr");
     let multiarch = usr.join("lib/x86_64-linux-gnu");
+    // Every name the linker and loader ask for is there (as Debian's package has them), so the
+    // directory is handed on as it is (tests/cli/handoff.rs has the directories that lack one).
     support::build_standin(&multiarch, "1.22.0", X86_64);
-    support::symlink("libonnxruntime.so.1.22.0", &multiarch.join("libonnxruntime.so"));
+    support::symlink("libonnxruntime.so.1.22.0", &multiarch.join("libonnxruntime.so.1"));
+    support::symlink("libonnxruntime.so.1", &multiarch.join("libonnxruntime.so"));
     let include = usr.join("include/onnxruntime");
     fs::create_dir_all(&include).unwrap();
     fs::write(include.join("onnxruntime_c_api.h"), "#define ORT_API_VERSION 22\n").unwrap();
@@ -276,7 +279,8 @@ fn a_library_outside_an_install_root_is_handed_on_as_its_lib_dir() {
     // A build tree named by ONNXRUNTIME_LIB_DIR: its parent (`build/Linux`) is no install root either.
     let release = tmp.path().join("onnxruntime/build/Linux/Release");
     support::build_standin(&release, "1.22.0", X86_64);
-    support::symlink("libonnxruntime.so.1.22.0", &release.join("libonnxruntime.so"));
+    support::symlink("libonnxruntime.so.1.22.0", &release.join("libonnxruntime.so.1"));
+    support::symlink("libonnxruntime.so.1", &release.join("libonnxruntime.so"));
     let told = vec![("ONNXRUNTIME_LIB_DIR".to_string(), release.display().to_string())];
     let ran = run_with(&["env", "--for", "shell"], &told).expect(0);
     let vars = exported(tmp.path(), &ran.stdout);

@@ -9,6 +9,7 @@ mod support;
 mod doctor;
 mod env;
 mod fetch;
+mod handoff;
 mod manifest;
 mod which;
 

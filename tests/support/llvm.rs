@@ -95,6 +95,48 @@ pub fn macho_executable(dir: &Path, name: &str, arch: &str, libraries: &[&Path],
     out
 }
 
+/// A Mach-O executable `dir/<name>` for `arch` linked the way ort-sys links: `-L lib_dir -lonnxruntime`
+/// (the linker records the dylib's install name, not the file it read), with `rpaths` as `LC_RPATH`.
+pub fn macho_executable_linking(dir: &Path, name: &str, arch: &str, lib_dir: &Path, rpaths: &[&str]) -> PathBuf {
+    let scratch = super::tempdir();
+    let object = assemble(
+        scratch.path(),
+        "main.o",
+        &format!("{arch}-apple-macos11"),
+        ".text\n.globl _main\n_main:\n.long 0\n.data\n.quad _OrtGetApiBase\n",
+    );
+    fs::create_dir_all(dir).unwrap();
+    let out = dir.join(name);
+    let mut cmd = Command::new(llvm_tool("ld64.lld"));
+    cmd.args(["-execute", "-arch", arch, "-platform_version", "macos", "11.0", "11.0"]);
+    for rpath in rpaths {
+        cmd.args(["-rpath", rpath]);
+    }
+    cmd.arg("-L").arg(lib_dir).arg("-lonnxruntime");
+    run(cmd.arg("-o").arg(&out).arg(&object));
+    out
+}
+
+/// An install in the layout of ORT's macOS archives under `parent/onnxruntime-osx-<arch>-<version>`
+/// (`arch` is `arm64` or `x86_64`): `lib/libonnxruntime.<version>.dylib` (install name
+/// [`ORT_INSTALL_NAME`], current version `version`), `lib/libonnxruntime.dylib` linking it,
+/// `include/onnxruntime_c_api.h`, `VERSION_NUMBER` — and, as in the real archives, no
+/// `libonnxruntime.1.dylib`. Returns the root.
+pub fn macos_official_tree(parent: &Path, version: &str, arch: &str) -> PathBuf {
+    let root = parent.join(format!("onnxruntime-osx-{arch}-{version}"));
+    let lib = root.join("lib");
+    let file_name = format!("libonnxruntime.{version}.dylib");
+    let dylib = Dylib { arch, install_name: ORT_INSTALL_NAME, current_version: version, rpaths: &[] };
+    macho_dylib(&lib, &file_name, &dylib);
+    super::symlink(&file_name, &lib.join("libonnxruntime.dylib"));
+    let include = root.join("include");
+    fs::create_dir_all(&include).unwrap();
+    let minor = version.split('.').nth(1).unwrap();
+    fs::write(include.join("onnxruntime_c_api.h"), format!("#pragma once\n#define ORT_API_VERSION {minor}\n")).unwrap();
+    fs::write(root.join("VERSION_NUMBER"), format!("{version}\n")).unwrap();
+    root
+}
+
 /// A universal file `out` of the thin `slices`.
 pub fn lipo(out: &Path, slices: &[&Path]) -> PathBuf {
     fs::create_dir_all(out.parent().unwrap()).unwrap();
