@@ -189,7 +189,10 @@ fn a_program_linked_through_the_macos_hand_off_loads_and_one_linked_against_the_
     let ran = doctor_binary(tmp, &release.cache(), &bare).expect(1);
     println!("--- doctor (archive's lib/)\n{}", ran.stdout);
     ran.stdout_has(&format!("PROBLEM  {} will not start: Library not loaded: {ORT_INSTALL_NAME}", bare.display()))
-        .stdout_has(&format!("{src} has libonnxruntime.1.22.0.dylib but no libonnxruntime.1.dylib"));
+        .stdout_has(&format!("{src} has libonnxruntime.1.22.0.dylib but no libonnxruntime.1.dylib"))
+        // The fix is the hand-off, never a link added inside the cache entry (which must not change).
+        .stdout_has("eval \"$(cargo onnxruntime env --for shell --target aarch64-apple-darwin --version 1.22.0)\"");
+    assert!(!ran.stdout.contains("ln -s"), "{}", ran.stdout);
 }
 
 #[test]

@@ -259,7 +259,8 @@ fn run_time_fix(
     near: Option<&(PathBuf, String)>,
 ) -> Vec<String> {
     let mut fix = Vec::new();
-    if let Some((dir, file)) = near {
+    // A cache entry never changes after it is published: no link is added inside one.
+    if let Some((dir, file)) = near.filter(|(dir, _)| !in_cache_entry(dir)) {
         fix.push(format!("ln -s {file} {}   (the install name's file, beside the release)", dir.join(leaf).display()));
     }
     let triple = match arch {
@@ -268,12 +269,13 @@ fn run_time_fix(
         _ => None,
     };
     let or = if fix.is_empty() { "" } else { "or " };
-    // The archives hold `libonnxruntime.<version>.dylib`: the shell hand-off serves that name alone.
+    // The shell hand-off serves a directory that holds every name the loader asks for (it stages one
+    // when the release's own lacks the install name's file).
     match (release.map(version_text), triple) {
-        (Some(release), Some(triple)) if leaf == format!("libonnxruntime.{release}.dylib") => fix.push(format!(
-            "{or}eval \"$(cargo onnxruntime env --for shell --target {triple} --version {release})\"   (puts ONNX Runtime {release} first on DYLD_LIBRARY_PATH)"
+        (Some(release), Some(triple)) => fix.push(format!(
+            "{or}eval \"$(cargo onnxruntime env --for shell --target {triple} --version {release})\"   (puts a directory with ONNX Runtime {release}'s {leaf} first on DYLD_LIBRARY_PATH)"
         )),
-        (Some(release), _) => fix.push(format!(
+        (Some(release), None) => fix.push(format!(
             "{or}export DYLD_LIBRARY_PATH=<the directory of ONNX Runtime {release}'s {} {leaf}>",
             arch_word(arch)
         )),
@@ -287,6 +289,11 @@ fn run_time_fix(
             .into(),
     );
     fix
+}
+
+/// Whether `dir` lies in a download cache entry (`<entry>/content/<top>/lib`, `<entry>/marker`).
+fn in_cache_entry(dir: &Path) -> bool {
+    dir.ancestors().any(|a| a.file_name().is_some_and(|n| n == "content") && a.with_file_name("marker").is_file())
 }
 
 /// `libonnxruntime.1.22.0.dylib` → 1.22.0; `None` for names without a full release.
