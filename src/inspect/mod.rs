@@ -154,7 +154,8 @@ pub(crate) fn inspect(
             add("onnxruntime.dll", &library);
         }
         _ => {
-            for name in &main_names {
+            // Another release's versioned file left in the same directory keeps its own name out.
+            for name in main_names.iter().filter(|name| same_file(&dir.join(name), &library)) {
                 add(name, &library);
             }
             add(naming.link_name, &library);
@@ -187,6 +188,21 @@ pub(crate) fn inspect(
         include_dir,
         static_libs: Vec::new(),
     })
+}
+
+/// Whether `path` (links followed) is the file `real`.
+#[cfg(unix)]
+fn same_file(path: &Path, real: &Path) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    match (fs::metadata(path), fs::metadata(real)) {
+        (Ok(a), Ok(b)) => (a.dev(), a.ino()) == (b.dev(), b.ino()),
+        _ => false,
+    }
+}
+
+#[cfg(not(unix))]
+fn same_file(path: &Path, real: &Path) -> bool {
+    fs::canonicalize(path).is_ok_and(|p| p == real)
 }
 
 fn main_pattern(os: &Os) -> &'static str {

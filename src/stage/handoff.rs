@@ -29,9 +29,18 @@ pub(crate) fn hand_off(config: &Config, library: Library) -> Result<(Library, Op
     }
     let target = Target::new(&library.target)?;
     let inspected = reinspect(&library, &target)?;
-    let missing: Vec<&RuntimeFile> =
-        inspected.runtime_files.iter().filter(|file| fs::metadata(library.lib_dir.join(&file.name)).is_err()).collect();
-    if missing.is_empty() {
+    // A name counts only when it leads to the file the probe chose: a leftover link to another
+    // release would hand the loader that release.
+    let real = |path: &Path| fs::canonicalize(path).ok();
+    let (mut absent, mut elsewhere): (Vec<&RuntimeFile>, Vec<&RuntimeFile>) = (Vec::new(), Vec::new());
+    for file in &inspected.runtime_files {
+        match real(&library.lib_dir.join(&file.name)) {
+            None => absent.push(file),
+            Some(found) if Some(&found) != real(&file.path).as_ref() => elsewhere.push(file),
+            Some(_) => {}
+        }
+    }
+    if absent.is_empty() && elsewhere.is_empty() {
         return Ok((library, None));
     }
     let vars = Vars::new(&config.env, target.triple());
@@ -54,14 +63,24 @@ pub(crate) fn hand_off(config: &Config, library: Library) -> Result<(Library, Op
     let staged = super::stage(&inspected, &dir)?;
     drop(lock);
 
-    let names: Vec<String> = missing.iter().map(|file| describe(file, &inspected, &target)).collect();
-    let (verb, pronoun) = if names.len() == 1 { ("is", "it") } else { ("are", "them") };
-    let note = format!(
-        "{} {verb} not in {}; handing off {}, which links {pronoun}",
-        names.join(" and "),
-        library.lib_dir.display(),
-        staged.lib_dir.display()
-    );
+    let names = |files: &[&RuntimeFile]| -> (String, bool) {
+        let names: Vec<String> = files.iter().map(|file| describe(file, &inspected, &target)).collect();
+        (names.join(" and "), names.len() == 1)
+    };
+    let mut reasons = Vec::new();
+    if !absent.is_empty() {
+        let (names, one) = names(&absent);
+        reasons.push(format!("{names} {} not in {}", if one { "is" } else { "are" }, library.lib_dir.display()));
+    }
+    if !elsewhere.is_empty() {
+        let (names, one) = names(&elsewhere);
+        let chosen = inspected.library.display();
+        let (verb, lead) = if one { ("is", "leads") } else { ("are", "lead") };
+        reasons
+            .push(format!("{names} {verb} in {} but {lead} to another file than {chosen}", library.lib_dir.display()));
+    }
+    let pronoun = if absent.len() + elsewhere.len() == 1 { "it" } else { "them" };
+    let note = format!("{}; handing off {}, which links {pronoun}", reasons.join("; "), staged.lib_dir.display());
     let handed = Library {
         root: staged.lib_dir.parent().map(Path::to_path_buf),
         lib_dir: staged.lib_dir,

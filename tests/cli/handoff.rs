@@ -251,3 +251,37 @@ fn a_linux_install_without_its_soname_file_is_staged_and_a_linked_program_runs()
     assert!(!output.status.success(), "{output:?}");
     assert!(String::from_utf8_lossy(&output.stderr).contains("libonnxruntime.so.1"), "{output:?}");
 }
+
+#[test]
+fn a_soname_link_left_pointing_at_another_release_is_not_handed_off() {
+    // libonnxruntime.so leads to 1.16.0, but libonnxruntime.so.1 (what the loader asks for) still leads
+    // to an older release left in the same directory.
+    let tmp = support::tempdir();
+    let root = tmp.path().join("onnxruntime-linux-x64-1.16.0");
+    let lib = root.join("lib");
+    support::build_standin(&lib, "1.16.0", X86_64);
+    support::build_standin(&lib, "1.15.1", X86_64);
+    support::symlink("libonnxruntime.so.1.16.0", &lib.join("libonnxruntime.so"));
+    support::symlink("libonnxruntime.so.1.15.1", &lib.join("libonnxruntime.so.1"));
+    fs::create_dir_all(root.join("include")).unwrap();
+    fs::write(root.join("include/onnxruntime_c_api.h"), "#define ORT_API_VERSION 16\n").unwrap();
+    fs::write(root.join("VERSION_NUMBER"), "1.16.0\n").unwrap();
+    let cache = tmp.path().join("cache");
+
+    let ran = Run::new(&["env", "--for", "shell"])
+        .env("ONNXRUNTIME_DIR", &root)
+        .env("ONNXRUNTIME_CACHE_DIR", &cache)
+        .output()
+        .expect(0);
+    println!("--- stdout\n{}--- stderr\n{}", ran.stdout, ran.stderr);
+    ran.stderr_has(&format!(
+        "note: libonnxruntime.so.1, the SONAME the loader asks for, is in {} but leads to another file than {}; handing off ",
+        lib.display(),
+        lib.join("libonnxruntime.so.1.16.0").display()
+    ));
+    let staged = PathBuf::from(&evaluated(tmp.path(), &ran.stdout, &["LD_LIBRARY_PATH"])[0]);
+    assert!(staged.starts_with(cache.join("handoff").join(X86_64)), "{}", ran.stdout);
+    assert_eq!(fs::canonicalize(staged.join("libonnxruntime.so.1")).unwrap(), lib.join("libonnxruntime.so.1.16.0"));
+    // The older release's own file name is not passed off as a name of the chosen one.
+    assert!(fs::symlink_metadata(staged.join("libonnxruntime.so.1.15.1")).is_err());
+}
