@@ -155,7 +155,8 @@ pub(crate) fn inspect(
         }
         _ => {
             // Another release's versioned file left in the same directory keeps its own name out.
-            for name in main_names.iter().filter(|name| same_file(&dir.join(name), &library)) {
+            let chosen = file_id(&library);
+            for name in main_names.iter().filter(|name| chosen.is_some() && file_id(&dir.join(name)) == chosen) {
                 add(name, &library);
             }
             add(naming.link_name, &library);
@@ -190,19 +191,16 @@ pub(crate) fn inspect(
     })
 }
 
-/// Whether `path` (links followed) is the file `real`.
+/// What tells one file from another (links followed): device and inode on Unix, else the real path.
 #[cfg(unix)]
-fn same_file(path: &Path, real: &Path) -> bool {
+fn file_id(path: &Path) -> Option<(u64, u64)> {
     use std::os::unix::fs::MetadataExt;
-    match (fs::metadata(path), fs::metadata(real)) {
-        (Ok(a), Ok(b)) => (a.dev(), a.ino()) == (b.dev(), b.ino()),
-        _ => false,
-    }
+    fs::metadata(path).ok().map(|meta| (meta.dev(), meta.ino()))
 }
 
 #[cfg(not(unix))]
-fn same_file(path: &Path, real: &Path) -> bool {
-    fs::canonicalize(path).is_ok_and(|p| p == real)
+fn file_id(path: &Path) -> Option<PathBuf> {
+    fs::canonicalize(path).ok()
 }
 
 fn main_pattern(os: &Os) -> &'static str {
