@@ -191,15 +191,16 @@ pub(crate) fn inspect(
     })
 }
 
-/// What tells one file from another (links followed): device and inode on Unix, else the real path.
+/// What tells one file or directory from another (links followed): device and inode on Unix, else
+/// the real path.
 #[cfg(unix)]
-fn file_id(path: &Path) -> Option<(u64, u64)> {
+pub(crate) fn file_id(path: &Path) -> Option<(u64, u64)> {
     use std::os::unix::fs::MetadataExt;
     fs::metadata(path).ok().map(|meta| (meta.dev(), meta.ino()))
 }
 
 #[cfg(not(unix))]
-fn file_id(path: &Path) -> Option<PathBuf> {
+pub(crate) fn file_id(path: &Path) -> Option<PathBuf> {
     fs::canonicalize(path).ok()
 }
 

@@ -34,8 +34,8 @@ pub(crate) fn default_dirs(target: &Target) -> Vec<PathBuf> {
             dirs.push("/opt/homebrew/lib".into());
             dirs.push("/usr/local/lib".into());
         }
-        // Windows has no well-known install directory, and `System32\onnxruntime.dll` is an old copy
-        // that ships with Windows 11: it must never be picked.
+        // Windows has no well-known install directory, and `System32\onnxruntime.dll` is Windows ML's
+        // older copy (Windows 10 1809 and later): it must never be picked.
         Os::Windows | Os::Other(_) => {}
     }
     dirs
@@ -44,10 +44,10 @@ pub(crate) fn default_dirs(target: &Target) -> Vec<PathBuf> {
 /// A candidate for each directory that exists. The include directory is the `include/` (or
 /// `include/onnxruntime/`) beside the library directory, when it holds the C API header.
 pub(crate) fn candidates(dirs: &[PathBuf]) -> Vec<Candidate> {
-    let mut seen: Vec<PathBuf> = Vec::new();
+    let mut seen = Vec::new();
     let mut out = Vec::new();
     for dir in dirs {
-        let Ok(real) = std::fs::canonicalize(dir) else { continue };
+        let Some(real) = crate::inspect::file_id(dir) else { continue };
         // `/usr/lib64` is often a link to `/usr/lib`: one candidate per real directory.
         if seen.contains(&real) {
             continue;
@@ -87,5 +87,19 @@ mod tests {
         assert!(default_dirs(&win).is_empty());
         let mac = Target::with_host("aarch64-apple-darwin", "aarch64-apple-darwin").unwrap();
         assert_eq!(default_dirs(&mac)[0], PathBuf::from("/opt/homebrew/opt/onnxruntime/lib"));
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_directory_reached_twice_is_one_candidate_and_a_missing_one_none() {
+        let tmp = crate::test_support::tempdir();
+        let (lib, lib64, missing) = (tmp.path().join("lib"), tmp.path().join("lib64"), tmp.path().join("nope"));
+        std::fs::create_dir(&lib).unwrap();
+        std::os::unix::fs::symlink(&lib, &lib64).unwrap();
+        let other = tmp.path().join("other");
+        std::fs::create_dir(&other).unwrap();
+        let found: Vec<PathBuf> =
+            candidates(&[lib64.clone(), missing, lib, other.clone()]).into_iter().map(|c| c.lib_dir).collect();
+        assert_eq!(found, vec![lib64, other]);
     }
 }
