@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use super::support::{self, AARCH64, X86_64};
-use super::{Ran, Run};
+use super::{Ran, Run, sourced};
 
 /// A stand-in 1.22.0 install in the official layout under a path with a space and a quote.
 fn install(tmp: &Path) -> PathBuf {
@@ -175,24 +175,8 @@ fn a_release_older_than_the_locked_ort_sys_needs_is_refused() {
 
 /// The `ONNXRUNTIME_*` variables that `export` lines set once a shell evaluates them.
 fn exported(tmp: &Path, lines: &str) -> Vec<(String, String)> {
-    let script = tmp.join("exports.sh");
-    fs::write(&script, lines).unwrap();
-    let output = Command::new("sh")
-        .arg("-c")
-        .arg(r#". "$1" && env"#)
-        .arg("sh")
-        .arg(&script)
-        .env_clear()
-        .env("PATH", "/usr/bin:/bin")
-        .output()
-        .unwrap();
-    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
-    let mut vars: Vec<(String, String)> = String::from_utf8(output.stdout)
-        .unwrap()
-        .lines()
-        .filter(|l| l.starts_with("ONNXRUNTIME_"))
-        .filter_map(|l| l.split_once('=').map(|(k, v)| (k.to_string(), v.to_string())))
-        .collect();
+    let mut vars: Vec<(String, String)> =
+        sourced(tmp, lines).into_iter().filter(|(name, _)| name.starts_with("ONNXRUNTIME_")).collect();
     vars.sort();
     vars
 }

@@ -13,7 +13,7 @@ use super::support::archive::{self, Archive};
 use super::support::llvm::{self, ORT_INSTALL_NAME};
 use super::support::server::{Reply, Server};
 use super::support::{self, X86_64};
-use super::{Ran, Run};
+use super::{Ran, Run, sourced};
 
 const MAC: &str = "aarch64-apple-darwin";
 
@@ -58,20 +58,9 @@ impl MacRelease {
 
 /// What `export` lines set once `sh` evaluates them: the value of each of `names`.
 fn evaluated(tmp: &Path, lines: &str, names: &[&str]) -> Vec<String> {
-    let script = tmp.join("exports.sh");
-    fs::write(&script, lines).unwrap();
-    let print: Vec<String> = names.iter().map(|n| format!("\"${n}\"")).collect();
-    let output = Command::new("sh")
-        .arg("-c")
-        .arg(format!(". \"$1\" && printf '%s\\n' {}", print.join(" ")))
-        .arg("sh")
-        .arg(&script)
-        .env_clear()
-        .env("PATH", "/usr/bin:/bin")
-        .output()
-        .unwrap();
-    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
-    String::from_utf8(output.stdout).unwrap().lines().map(String::from).collect()
+    let vars = sourced(tmp, lines);
+    let value = |name: &&str| vars.iter().find(|(n, _)| n == name).map(|(_, v)| v.clone());
+    names.iter().map(|name| value(name).unwrap_or_else(|| panic!("{name} is not set by:\n{lines}"))).collect()
 }
 
 /// `doctor --binary exe` with dyld's variables unset, whatever the machine has.
@@ -197,23 +186,11 @@ fn a_program_linked_through_the_macos_hand_off_loads_and_one_linked_against_the_
 
 #[test]
 fn a_linux_install_without_its_soname_file_is_staged_and_a_linked_program_runs() {
-    // As 1.16.0's archive: libonnxruntime.so -> libonnxruntime.so.1.16.0, and no libonnxruntime.so.1.
     let tmp = support::tempdir();
-    let root = tmp.path().join("onnxruntime-linux-x64-1.16.0");
-    let lib = root.join("lib");
-    support::build_standin(&lib, "1.16.0", X86_64);
-    support::symlink("libonnxruntime.so.1.16.0", &lib.join("libonnxruntime.so"));
-    fs::create_dir_all(root.join("include")).unwrap();
-    fs::write(root.join("include/onnxruntime_c_api.h"), "#define ORT_API_VERSION 16\n").unwrap();
-    fs::write(root.join("VERSION_NUMBER"), "1.16.0\n").unwrap();
+    let (root, lib) = install_1_16(tmp.path());
     let cache = tmp.path().join("cache");
 
-    let ran = Run::new(&["env", "--for", "shell"])
-        .env("ONNXRUNTIME_DIR", &root)
-        .env("ONNXRUNTIME_CACHE_DIR", &cache)
-        .output()
-        .expect(0);
-    println!("--- stdout\n{}--- stderr\n{}", ran.stdout, ran.stderr);
+    let ran = shell_hand_off(&root, &cache);
     ran.stderr_has(&format!(
         "note: libonnxruntime.so.1, the SONAME the loader asks for, is not in {}; handing off ",
         lib.display()
@@ -257,23 +234,12 @@ fn a_soname_link_left_pointing_at_another_release_is_not_handed_off() {
     // libonnxruntime.so leads to 1.16.0, but libonnxruntime.so.1 (what the loader asks for) still leads
     // to an older release left in the same directory.
     let tmp = support::tempdir();
-    let root = tmp.path().join("onnxruntime-linux-x64-1.16.0");
-    let lib = root.join("lib");
-    support::build_standin(&lib, "1.16.0", X86_64);
+    let (root, lib) = install_1_16(tmp.path());
     support::build_standin(&lib, "1.15.1", X86_64);
-    support::symlink("libonnxruntime.so.1.16.0", &lib.join("libonnxruntime.so"));
     support::symlink("libonnxruntime.so.1.15.1", &lib.join("libonnxruntime.so.1"));
-    fs::create_dir_all(root.join("include")).unwrap();
-    fs::write(root.join("include/onnxruntime_c_api.h"), "#define ORT_API_VERSION 16\n").unwrap();
-    fs::write(root.join("VERSION_NUMBER"), "1.16.0\n").unwrap();
     let cache = tmp.path().join("cache");
 
-    let ran = Run::new(&["env", "--for", "shell"])
-        .env("ONNXRUNTIME_DIR", &root)
-        .env("ONNXRUNTIME_CACHE_DIR", &cache)
-        .output()
-        .expect(0);
-    println!("--- stdout\n{}--- stderr\n{}", ran.stdout, ran.stderr);
+    let ran = shell_hand_off(&root, &cache);
     ran.stderr_has(&format!(
         "note: libonnxruntime.so.1, the SONAME the loader asks for, is in {} but leads to another file than {}; handing off ",
         lib.display(),
@@ -284,4 +250,29 @@ fn a_soname_link_left_pointing_at_another_release_is_not_handed_off() {
     assert_eq!(fs::canonicalize(staged.join("libonnxruntime.so.1")).unwrap(), lib.join("libonnxruntime.so.1.16.0"));
     // The older release's own file name is not passed off as a name of the chosen one.
     assert!(fs::symlink_metadata(staged.join("libonnxruntime.so.1.15.1")).is_err());
+}
+
+/// An install laid out as 1.16.0's archive was: `libonnxruntime.so -> libonnxruntime.so.1.16.0`, and no
+/// `libonnxruntime.so.1`. Returns its root and `lib/`.
+fn install_1_16(parent: &Path) -> (PathBuf, PathBuf) {
+    let root = parent.join("onnxruntime-linux-x64-1.16.0");
+    let lib = root.join("lib");
+    support::build_standin(&lib, "1.16.0", X86_64);
+    support::symlink("libonnxruntime.so.1.16.0", &lib.join("libonnxruntime.so"));
+    fs::create_dir_all(root.join("include")).unwrap();
+    fs::write(root.join("include/onnxruntime_c_api.h"), "#define ORT_API_VERSION 16\n").unwrap();
+    fs::write(root.join("VERSION_NUMBER"), "1.16.0\n").unwrap();
+    (root, lib)
+}
+
+/// `env --for shell` told the install by `ONNXRUNTIME_DIR`, with its cache (and so its hand-off
+/// directory) at `cache`.
+fn shell_hand_off(root: &Path, cache: &Path) -> Ran {
+    let ran = Run::new(&["env", "--for", "shell"])
+        .env("ONNXRUNTIME_DIR", root)
+        .env("ONNXRUNTIME_CACHE_DIR", cache)
+        .output()
+        .expect(0);
+    println!("--- stdout\n{}--- stderr\n{}", ran.stdout, ran.stderr);
+    ran
 }

@@ -193,6 +193,28 @@ pub fn real_rustc() -> PathBuf {
     PathBuf::from(sysroot.trim()).join("bin").join("rustc")
 }
 
+/// Every variable a POSIX shell holds after sourcing `lines` (written to `tmp/exports.sh`) in an
+/// otherwise empty environment: what `eval "$(cargo onnxruntime env --for shell)"` leaves behind.
+pub fn sourced(tmp: &Path, lines: &str) -> Vec<(String, String)> {
+    let script = tmp.join("exports.sh");
+    fs::write(&script, lines).unwrap();
+    let output = Command::new("sh")
+        .arg("-c")
+        .arg(r#". "$1" && env"#)
+        .arg("sh")
+        .arg(&script)
+        .env_clear()
+        .env("PATH", "/usr/bin:/bin")
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    String::from_utf8(output.stdout)
+        .unwrap()
+        .lines()
+        .filter_map(|l| l.split_once('=').map(|(k, v)| (k.to_string(), v.to_string())))
+        .collect()
+}
+
 pub fn os(text: &str) -> OsString {
     OsString::from(text)
 }
