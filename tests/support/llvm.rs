@@ -4,6 +4,7 @@
 //! executables refer to it, so the linker records the library as a dependency the way a real
 //! program's is recorded.
 
+use std::ffi::OsString;
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -75,9 +76,29 @@ pub fn macho_dylib(dir: &Path, file_name: &str, dylib: &Dylib) -> PathBuf {
 /// A Mach-O executable `dir/<name>` for `arch` with an `_main` that refers to `_OrtGetApiBase` of
 /// `libraries` (none: a program that links no ORT), and `rpaths` as its `LC_RPATH` entries.
 pub fn macho_executable(dir: &Path, name: &str, arch: &str, libraries: &[&Path], rpaths: &[&str]) -> PathBuf {
+    let inputs: Vec<OsString> = libraries.iter().map(|l| l.as_os_str().to_owned()).collect();
+    link_macho_executable(dir, name, arch, !libraries.is_empty(), rpaths, &inputs)
+}
+
+/// A Mach-O executable `dir/<name>` for `arch` linked the way ort-sys links: `-L lib_dir -lonnxruntime`
+/// (the linker records the dylib's install name, not the file it read), with `rpaths` as `LC_RPATH`.
+pub fn macho_executable_linking(dir: &Path, name: &str, arch: &str, lib_dir: &Path, rpaths: &[&str]) -> PathBuf {
+    let inputs = [OsString::from("-L"), lib_dir.as_os_str().to_owned(), OsString::from("-lonnxruntime")];
+    link_macho_executable(dir, name, arch, true, rpaths, &inputs)
+}
+
+/// `ld64.lld -execute` of an `_main` (referring to `_OrtGetApiBase` when `uses_ort`) with `inputs`.
+fn link_macho_executable(
+    dir: &Path,
+    name: &str,
+    arch: &str,
+    uses_ort: bool,
+    rpaths: &[&str],
+    inputs: &[OsString],
+) -> PathBuf {
     let scratch = super::tempdir();
     // A data reference binds at load time; a call would need libSystem's lazy-binding helper.
-    let reference = if libraries.is_empty() { "" } else { ".data\n.quad _OrtGetApiBase\n" };
+    let reference = if uses_ort { ".data\n.quad _OrtGetApiBase\n" } else { "" };
     let object = assemble(
         scratch.path(),
         "main.o",
@@ -91,29 +112,7 @@ pub fn macho_executable(dir: &Path, name: &str, arch: &str, libraries: &[&Path],
     for rpath in rpaths {
         cmd.args(["-rpath", rpath]);
     }
-    run(cmd.arg("-o").arg(&out).arg(&object).args(libraries));
-    out
-}
-
-/// A Mach-O executable `dir/<name>` for `arch` linked the way ort-sys links: `-L lib_dir -lonnxruntime`
-/// (the linker records the dylib's install name, not the file it read), with `rpaths` as `LC_RPATH`.
-pub fn macho_executable_linking(dir: &Path, name: &str, arch: &str, lib_dir: &Path, rpaths: &[&str]) -> PathBuf {
-    let scratch = super::tempdir();
-    let object = assemble(
-        scratch.path(),
-        "main.o",
-        &format!("{arch}-apple-macos11"),
-        ".text\n.globl _main\n_main:\n.long 0\n.data\n.quad _OrtGetApiBase\n",
-    );
-    fs::create_dir_all(dir).unwrap();
-    let out = dir.join(name);
-    let mut cmd = Command::new(llvm_tool("ld64.lld"));
-    cmd.args(["-execute", "-arch", arch, "-platform_version", "macos", "11.0", "11.0"]);
-    for rpath in rpaths {
-        cmd.args(["-rpath", rpath]);
-    }
-    cmd.arg("-L").arg(lib_dir).arg("-lonnxruntime");
-    run(cmd.arg("-o").arg(&out).arg(&object));
+    run(cmd.arg("-o").arg(&out).arg(&object).args(inputs));
     out
 }
 
@@ -129,11 +128,7 @@ pub fn macos_official_tree(parent: &Path, version: &str, arch: &str) -> PathBuf 
     let dylib = Dylib { arch, install_name: ORT_INSTALL_NAME, current_version: version, rpaths: &[] };
     macho_dylib(&lib, &file_name, &dylib);
     super::symlink(&file_name, &lib.join("libonnxruntime.dylib"));
-    let include = root.join("include");
-    fs::create_dir_all(&include).unwrap();
-    let minor = version.split('.').nth(1).unwrap();
-    fs::write(include.join("onnxruntime_c_api.h"), format!("#pragma once\n#define ORT_API_VERSION {minor}\n")).unwrap();
-    fs::write(root.join("VERSION_NUMBER"), format!("{version}\n")).unwrap();
+    super::write_release_files(&root, version);
     root
 }
 

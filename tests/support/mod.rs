@@ -165,12 +165,18 @@ pub fn official_tree(parent: &Path, top: &str, version: &str, target: &str) -> P
     symlink(&format!("libonnxruntime.so.{version}"), &lib.join("libonnxruntime.so.1"));
     symlink("libonnxruntime.so.1", &lib.join("libonnxruntime.so"));
     build_shared(&lib, "libonnxruntime_providers_shared.so", None, version, target);
+    write_release_files(&root, version);
+    root
+}
+
+/// What every release root holds beside its libraries: `include/onnxruntime_c_api.h` with the
+/// release's `ORT_API_VERSION` (its minor version), and `VERSION_NUMBER`.
+pub fn write_release_files(root: &Path, version: &str) {
     let include = root.join("include");
     fs::create_dir_all(&include).unwrap();
     let minor = version.split('.').nth(1).unwrap();
     fs::write(include.join("onnxruntime_c_api.h"), format!("#pragma once\n#define ORT_API_VERSION {minor}\n")).unwrap();
     fs::write(root.join("VERSION_NUMBER"), format!("{version}\n")).unwrap();
-    root
 }
 
 pub fn symlink(target: &str, link: &Path) {
