@@ -9,7 +9,8 @@
 //!   added 0.06 ms to the 1 ms start-up of such a build script (figure 1's `DOCS_RS` row), for a
 //!   library only a cold provision uses.
 //! - **miniz_oxide**, where no system zlib can be opened (Windows, static builds, a system without
-//!   `libz.so.1`). Same results, slower when unoptimised, with one difference on damaged input:
+//!   `libz.so.1`). Same results, slower when unoptimised (the README's Performance section gives the
+//!   one-package `opt-level` setting that restores the speed), with one difference on damaged input:
 //!   a distance reaching before the start of the output is copied as zeros, where zlib refuses it.
 //!   That cannot publish damaged files: the download's SHA-256 is checked before anything unpacked
 //!   is published, and every zip entry's CRC-32.
