@@ -11,6 +11,7 @@ use std::fs::{self, File};
 use std::io;
 use std::path::{Path, PathBuf};
 
+use super::io_err;
 use crate::config::Config;
 use crate::env::Vars;
 use crate::error::{DownloadError, Error};
@@ -46,11 +47,6 @@ pub(crate) fn hand_off(config: &Config, library: Library) -> Result<(Library, Op
     let vars = Vars::new(&config.env, target.triple());
     let cache = crate::sources::download::cache_root(config, &vars).map_err(cache_error)?;
     let dir = cache.join("handoff").join(target.triple()).join(key(&library.lib_dir, &library.version));
-    let io_err = |action: &str, path: &Path| {
-        let action = action.to_string();
-        let path = path.to_path_buf();
-        move |source: io::Error| Error::Io { action, path, source }
-    };
     fs::create_dir_all(&dir).map_err(io_err("create the hand-off directory", &dir))?;
     // Two runs at once would otherwise both restage, and one's rename would meet the other's directory.
     // A filesystem without locks is not refused (the cache does the same): runs there rarely overlap.

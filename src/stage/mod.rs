@@ -57,11 +57,6 @@ pub(crate) fn stage(inspected: &Inspected, out_dir: &Path) -> Result<Staged, Err
 
 /// Builds the staged directory beside `base`, then renames it into place.
 fn restage(inspected: &Inspected, base: &Path, temp: &Path) -> Result<Option<PathBuf>, Error> {
-    let io_err = |action: &str, path: &Path| {
-        let action = action.to_string();
-        let path = path.to_path_buf();
-        move |source: io::Error| Error::Io { action, path, source }
-    };
     remove_if_present(temp).map_err(io_err("clear the staging directory", temp))?;
     let temp_lib = temp.join("lib");
     fs::create_dir_all(&temp_lib).map_err(io_err("create", &temp_lib))?;
@@ -113,6 +108,12 @@ fn already_staged(_inspected: &Inspected, _base: &Path) -> bool {
     false
 }
 
+/// Turns an I/O failure while doing `action` to `path` into the crate's error.
+fn io_err(action: &str, path: &Path) -> impl FnOnce(io::Error) -> Error {
+    let (action, path) = (action.to_string(), path.to_path_buf());
+    move |source| Error::Io { action, path, source }
+}
+
 fn remove_if_present(path: &Path) -> io::Result<()> {
     match fs::symlink_metadata(path) {
         Ok(meta) if meta.is_dir() => fs::remove_dir_all(path),
@@ -154,10 +155,6 @@ pub(crate) fn copy_next_to_executables(
         let examples = final_profile.join("examples");
         dirs.extend([final_profile, examples]);
     }
-    let io_err = |action: &'static str, path: &Path| {
-        let path = path.to_path_buf();
-        move |source: io::Error| Error::Io { action: action.into(), path, source }
-    };
     let runtime: Vec<&crate::inspect::RuntimeFile> = inspected
         .runtime_files
         .iter()

@@ -287,16 +287,23 @@ fn macho_app(tmp: &Path, arch: &str, library: &Path) -> PathBuf {
     )
 }
 
+/// [`macho_app`] linked against an x86_64 1.22.0 dylib with `install_name`, and that dylib copied as
+/// `libonnxruntime.1.22.0.dylib` into `tmp/app/lib` (its first rpath). Returns the program and that dir.
+fn app_beside_its_release(tmp: &Path, install_name: &str) -> (PathBuf, PathBuf) {
+    let linked = dylib(&tmp.join("build"), "x86_64", "1.22.0", install_name);
+    let exe = macho_app(tmp, "x86_64", &linked);
+    let lib = tmp.join("app/lib");
+    fs::create_dir_all(&lib).unwrap();
+    fs::copy(&linked, lib.join("libonnxruntime.1.22.0.dylib")).unwrap();
+    (exe, lib)
+}
+
 const RELEASE_NAME: &str = "@rpath/libonnxruntime.1.22.0.dylib";
 
 #[test]
 fn a_mach_o_program_finds_its_dylib_through_lc_rpath_or_dyld_library_path_first() {
     let tmp = support::tempdir();
-    let linked = dylib(&tmp.path().join("build"), "x86_64", "1.22.0", RELEASE_NAME);
-    let exe = macho_app(tmp.path(), "x86_64", &linked);
-    let lib = tmp.path().join("app/lib");
-    fs::create_dir_all(&lib).unwrap();
-    fs::copy(&linked, lib.join("libonnxruntime.1.22.0.dylib")).unwrap();
+    let (exe, lib) = app_beside_its_release(tmp.path(), RELEASE_NAME);
 
     let ran = doctor_binary(tmp.path(), &exe).output().expect(0);
     ran.stdout_has(&format!(
@@ -309,7 +316,7 @@ fn a_mach_o_program_finds_its_dylib_through_lc_rpath_or_dyld_library_path_first(
     // DYLD_LIBRARY_PATH comes before the rpaths.
     let preferred = tmp.path().join("preferred");
     fs::create_dir_all(&preferred).unwrap();
-    fs::copy(&linked, preferred.join("libonnxruntime.1.22.0.dylib")).unwrap();
+    fs::copy(lib.join("libonnxruntime.1.22.0.dylib"), preferred.join("libonnxruntime.1.22.0.dylib")).unwrap();
     let ran = doctor_binary(tmp.path(), &exe).env("DYLD_LIBRARY_PATH", &preferred).output().expect(0);
     ran.stdout_has(&format!(
         "from {} (current version 1.22.0",
@@ -409,11 +416,7 @@ fn a_mach_o_program_whose_dylib_is_nowhere_is_library_not_loaded() {
 fn the_official_install_name_needs_a_file_the_archive_lacks() {
     // ORT's own dylibs are named `libonnxruntime.<version>.dylib` and say `@rpath/libonnxruntime.1.dylib`.
     let tmp = support::tempdir();
-    let linked = dylib(&tmp.path().join("build"), "x86_64", "1.22.0", ORT_INSTALL_NAME);
-    let exe = macho_app(tmp.path(), "x86_64", &linked);
-    let lib = tmp.path().join("app/lib");
-    fs::create_dir_all(&lib).unwrap();
-    fs::copy(&linked, lib.join("libonnxruntime.1.22.0.dylib")).unwrap();
+    let (exe, lib) = app_beside_its_release(tmp.path(), ORT_INSTALL_NAME);
 
     let ran = doctor_binary(tmp.path(), &exe).output().expect(1);
     ran.stdout_has(&format!("will not start: Library not loaded: {ORT_INSTALL_NAME}"))
