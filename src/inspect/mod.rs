@@ -113,7 +113,7 @@ pub(crate) fn inspect(
         });
     }
     let main_name = pick_main(&main_names, naming.link_name);
-    let library = fs::canonicalize(dir.join(main_name)).map_err(|e| Verdict::Unusable {
+    let library = real_file(dir, main_name).map_err(|e| Verdict::Unusable {
         detail: format!("{} cannot be resolved: {e}", dir.join(main_name).display()),
     })?;
     let binary =
@@ -171,9 +171,8 @@ pub(crate) fn inspect(
         }
     }
     for name in entries.iter().filter(|n| (naming.is_provider)(n)) {
-        let path = dir.join(name);
         // A dangling provider link is skipped rather than staged broken.
-        if let Ok(real) = fs::canonicalize(&path) {
+        if let Ok(real) = real_file(dir, name) {
             add(name, &real);
         }
     }
@@ -189,6 +188,31 @@ pub(crate) fn inspect(
         include_dir,
         static_libs: Vec::new(),
     })
+}
+
+/// The file that `name` in `dir` leads to. Links to another name in the same directory (how releases
+/// chain `libonnxruntime.so` → `.so.1` → `.so.1.22.0`) are followed one `readlink` each, keeping `dir`
+/// as given; any other link, or a relative `dir`, is resolved by the OS (`fs::canonicalize`, which
+/// reads every component of the path: two dozen calls for a library deep in a cache, on every run).
+fn real_file(dir: &Path, name: &str) -> std::io::Result<PathBuf> {
+    let mut path = dir.join(name);
+    if cfg!(unix) && dir.is_absolute() {
+        // The kernel's own limit on links in one lookup (MAXSYMLINKS); beyond it canonicalize reports ELOOP.
+        for _ in 0..40 {
+            let target = match fs::read_link(&path) {
+                Ok(target) => target,
+                // Not a link: this is the file (a missing one fails here too, with its own error).
+                Err(e) if e.kind() == std::io::ErrorKind::InvalidInput => return Ok(path),
+                Err(e) => return Err(e),
+            };
+            let mut parts = target.components();
+            match (parts.next(), parts.next()) {
+                (Some(std::path::Component::Normal(sibling)), None) => path = dir.join(sibling),
+                _ => break,
+            }
+        }
+    }
+    fs::canonicalize(path)
 }
 
 /// What tells one file or directory from another (links followed): device and inode on Unix, else
@@ -372,6 +396,52 @@ mod tests {
         expected.sort();
         assert_eq!(list_dir(tmp.path()).unwrap(), expected);
         assert!(matches!(list_dir(&tmp.path().join("absent")), Err(Verdict::NotFound { .. })));
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_library_name_is_followed_to_its_file() {
+        use std::os::unix::fs::symlink;
+        let tmp = tempfile::tempdir().unwrap();
+        let real_dir = tmp.path().join("real");
+        fs::create_dir(&real_dir).unwrap();
+        fs::write(real_dir.join("libonnxruntime.so.1.22.0"), b"elf").unwrap();
+        symlink("libonnxruntime.so.1.22.0", real_dir.join("libonnxruntime.so.1")).unwrap();
+        symlink("libonnxruntime.so.1", real_dir.join("libonnxruntime.so")).unwrap();
+        // The directory as a build names it, through a link of its own.
+        let dir = tmp.path().join("named");
+        symlink(&real_dir, &dir).unwrap();
+
+        // Links between names of one directory: followed there, the directory kept as given.
+        assert_eq!(real_file(&dir, "libonnxruntime.so").unwrap(), dir.join("libonnxruntime.so.1.22.0"));
+        assert_eq!(real_file(&dir, "libonnxruntime.so.1.22.0").unwrap(), dir.join("libonnxruntime.so.1.22.0"));
+        // A link out of the directory: resolved in full by the OS.
+        let elsewhere = tmp.path().join("other");
+        fs::create_dir(&elsewhere).unwrap();
+        fs::write(elsewhere.join("libonnxruntime.so.1.23.0"), b"elf").unwrap();
+        symlink("../other/libonnxruntime.so.1.23.0", real_dir.join("libonnxruntime.so.2")).unwrap();
+        let canonical = fs::canonicalize(elsewhere.join("libonnxruntime.so.1.23.0")).unwrap();
+        assert_eq!(real_file(&dir, "libonnxruntime.so.2").unwrap(), canonical);
+        // Both ways lead to the same file.
+        assert_eq!(
+            file_id(&real_file(&dir, "libonnxruntime.so").unwrap()),
+            file_id(&real_dir.join("libonnxruntime.so.1.22.0"))
+        );
+        // A dangling link, a missing name and a loop are errors, as from the OS.
+        symlink("libonnxruntime.so.9.9.9", real_dir.join("libonnxruntime_providers_cuda.so")).unwrap();
+        let dangling = real_file(&dir, "libonnxruntime_providers_cuda.so").unwrap_err();
+        assert_eq!(dangling.kind(), std::io::ErrorKind::NotFound);
+        assert_eq!(real_file(&dir, "absent.so").unwrap_err().kind(), std::io::ErrorKind::NotFound);
+        symlink("loop.b", real_dir.join("loop.a")).unwrap();
+        symlink("loop.a", real_dir.join("loop.b")).unwrap();
+        let looped = real_file(&dir, "loop.a").unwrap_err();
+        assert_eq!(looped.raw_os_error(), Some(libc_eloop()), "{looped}");
+    }
+
+    /// ELOOP: 40 on Linux, 62 on macOS and the BSDs.
+    #[cfg(unix)]
+    fn libc_eloop() -> i32 {
+        if cfg!(target_os = "linux") { 40 } else { 62 }
     }
 
     #[test]

@@ -115,9 +115,26 @@ pub(crate) struct Manifest {
 
 impl Manifest {
     /// The manifests shipped with this crate.
+    #[cfg(test)]
     pub(crate) fn embedded() -> Manifest {
+        Manifest::shipped(|_| true)
+    }
+
+    /// The shipped archives for `target`'s platforms: all that [`Manifest::choose`] and its errors can
+    /// name for that target (a few dozen of the 190 records, which a warm probe would otherwise turn
+    /// into artifacts on every run).
+    pub(crate) fn embedded_for(target: &Target) -> Result<Manifest, DownloadError> {
+        let platforms = platform::platforms(target)?;
+        Ok(Manifest::shipped(|record| platforms.contains(&record.platform)))
+    }
+
+    fn shipped(wanted: impl Fn(&parse::Record<'static>) -> bool) -> Manifest {
         // `build.rs` checked every record with the same parser, so none is dropped here.
-        let artifacts = SHIPPED.iter().filter_map(|(file, record)| Artifact::shipped(file, record)).collect();
+        let artifacts = SHIPPED
+            .iter()
+            .filter(|(_, record)| wanted(record))
+            .filter_map(|(file, record)| Artifact::shipped(file, record))
+            .collect();
         Manifest { artifacts }
     }
 
@@ -372,6 +389,32 @@ mod tests {
         let mut known = parse::PLATFORMS.to_vec();
         known.sort();
         assert_eq!(mapped, known);
+    }
+
+    /// A probe reads only its target's shipped records; every choice and every "no archive" error must
+    /// come out as from the whole manifest.
+    #[test]
+    fn a_targets_share_of_the_manifest_chooses_as_the_whole_does() {
+        let whole = Manifest::embedded();
+        let requirements = ["*", "=1.16.0", "1.17", "~1.22.0", ">=1.20, <1.24", "=1.20.1", "2"];
+        for (triple, _) in platform::SUPPORTED {
+            let target = target(triple);
+            let share = Manifest::embedded_for(&target).unwrap();
+            assert!(share.artifacts().count() < whole.artifacts().count(), "{triple}");
+            for variant in [Variant::Cpu, Variant::Cuda11, Variant::Cuda12, Variant::Cuda13] {
+                for requirement in requirements {
+                    let (a, b) =
+                        (pick(&whole, triple, variant, requirement), pick(&share, triple, variant, requirement));
+                    assert_eq!(
+                        format!("{a:?}"),
+                        format!("{b:?}"),
+                        "{triple} {variant} `{requirement}`: whole manifest vs the target's share"
+                    );
+                }
+            }
+        }
+        let unsupported = Target::with_host("riscv64gc-unknown-linux-gnu", "x86_64-unknown-linux-gnu").unwrap();
+        assert!(matches!(Manifest::embedded_for(&unsupported), Err(DownloadError::UnsupportedTarget { .. })));
     }
 
     #[test]

@@ -7,7 +7,7 @@
 //! A line whose first non-blank character is `#` is a comment; a `#` later on a line is text, so a
 //! source may cite "ORT issue #21965".
 
-use std::collections::HashMap;
+use std::collections::BTreeMap;
 use std::fmt;
 
 /// ORT's platform names for the archives this crate can pick (see `platform.rs`). A platform no
@@ -278,8 +278,9 @@ fn size(text: &str) -> Result<Option<u64>, Problem> {
 
 fn duplicates(records: &[Record<'_>]) -> Vec<LineError> {
     let mut errors = Vec::new();
-    let mut keys = HashMap::new();
-    let mut assets = HashMap::new();
+    // Ordered maps: a hashed one would seed itself from the OS on every build-script run.
+    let mut keys = BTreeMap::new();
+    let mut assets = BTreeMap::new();
     for record in records {
         let (rule, detail) = if let Some(first) = keys.get(&record.key()) {
             let (version, platform, variant) = (dotted(record.version), record.platform, record.variant);

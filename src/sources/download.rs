@@ -145,7 +145,7 @@ mod provide {
             request: &Request,
             vars: &Vars<'_>,
         ) -> Result<Plan, DownloadError> {
-            let mut manifest = Manifest::embedded();
+            let mut manifest = Manifest::embedded_for(target)?;
             for path in &config.manifests {
                 manifest.add_file(path)?;
             }
