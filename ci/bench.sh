@@ -47,7 +47,8 @@ fi
 mkdir -p "$work/mirror/v$version" "$work/manifests"
 make_archive() { # label asset [pad-to-bytes]
     local out="$work/mirror/v$version/$2" manifest="$work/manifests/$1.txt"
-    if [[ ! -s $manifest || ! -s $out ]]; then
+    # Remade when the packer changed since (a new layout is a new archive).
+    if [[ ! -s $manifest || ! -s $out || $repo/ci/bench/archive.py -nt $manifest ]]; then
         log "packing $2"
         python3 "$repo/ci/bench/archive.py" "$wheel" "$version" "$out" "${3:-0}" >"$manifest.partial"
         mv "$manifest.partial" "$manifest"

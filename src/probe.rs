@@ -301,7 +301,8 @@ impl Probe<'_> {
             return;
         }
         let mut empty: Vec<String> = Vec::new();
-        for candidate in sources::system::candidates(&dirs) {
+        let (candidates, missing) = sources::system::candidates(&dirs);
+        for candidate in candidates {
             let candidate = findings.adjust(candidate);
             match inspect::inspect(&candidate, self.target, request, &self.memo) {
                 Ok(inspected) => {
@@ -316,7 +317,7 @@ impl Probe<'_> {
             }
         }
         // Directories with a verdict of their own (refused, accepted) are not summed up here.
-        let missing: Vec<String> = dirs.iter().filter(|d| !d.exists()).map(|d| d.display().to_string()).collect();
+        let missing: Vec<String> = missing.iter().map(|d| d.display().to_string()).collect();
         let library = inspect::library_words(self.target);
         let detail = match (empty.is_empty(), missing.is_empty()) {
             (true, true) => return,

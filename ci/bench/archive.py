@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """Repackages the onnxruntime wheel's C library in the layout of the official Linux archive
-(onnxruntime-linux-x64-<ver>/lib/libonnxruntime.so -> .so.1 -> .so.<ver>, include/, VERSION_NUMBER),
+(onnxruntime-linux-x64-<ver>/lib/libonnxruntime.so -> .so.1 -> .so.<ver>, include/, VERSION_NUMBER and
+the rest of its names),
 optionally padded with incompressible filler so the .tgz reaches a given size, and prints the
 manifest line for it. The output is deterministic: fixed mtimes, owners, order, gzip level and seed.
 
@@ -21,24 +22,58 @@ LEVEL = 6
 
 
 def members(wheel, version):
-    """(name, bytes or None for a directory, link target or None, mode) in archive order."""
+    """(name, bytes or None for a directory, link target or None, mode) in archive order: every name
+    of the official archive (ort-facts.md, "Layout of an official archive"), so a warm probe checks as
+    many files as it does in a real cache entry. Only the two libraries are real; the rest are short
+    stand-ins (the wheels ship no headers or notices)."""
     top = f"onnxruntime-linux-x64-{version}"
     with zipfile.ZipFile(wheel) as z:
         lib = z.read(f"onnxruntime/capi/libonnxruntime.so.{version}")
         shared = z.read("onnxruntime/capi/libonnxruntime_providers_shared.so")
-    # The wheels ship no headers; the version line is what a header-based check reads.
+
+    def text(what):
+        return f"stand-in for the official {what}\n".encode()
+
+    # The version line is what a header-based check reads.
     api = version.split(".")[1]
-    header = f"/* stand-in for the official header */\n#define ORT_API_VERSION {api}\n".encode()
+    c_api = f"/* stand-in for the official header */\n#define ORT_API_VERSION {api}\n".encode()
+    headers = [
+        "cpu_provider_factory.h",
+        "onnxruntime_c_api.h",
+        "onnxruntime_cxx_api.h",
+        "onnxruntime_cxx_inline.h",
+        "onnxruntime_float16.h",
+        "onnxruntime_lite_custom_op.h",
+        "onnxruntime_run_options_config_keys.h",
+        "onnxruntime_session_options_config_keys.h",
+        "provider_options.h",
+    ]
+    cmake = [
+        "onnxruntimeConfig.cmake",
+        "onnxruntimeConfigVersion.cmake",
+        "onnxruntimeTargets-release.cmake",
+        "onnxruntimeTargets.cmake",
+    ]
     return [
         (f"{top}/", None, None, 0o755),
+        (f"{top}/GIT_COMMIT_ID", text("GIT_COMMIT_ID"), None, 0o644),
+        (f"{top}/LICENSE", text("LICENSE"), None, 0o644),
+        (f"{top}/Privacy.md", text("Privacy.md"), None, 0o644),
+        (f"{top}/README.md", text("README.md"), None, 0o644),
+        (f"{top}/ThirdPartyNotices.txt", text("ThirdPartyNotices.txt"), None, 0o644),
         (f"{top}/VERSION_NUMBER", f"{version}\n".encode(), None, 0o644),
         (f"{top}/include/", None, None, 0o755),
-        (f"{top}/include/onnxruntime_c_api.h", header, None, 0o644),
+        *[(f"{top}/include/{h}", c_api if h == "onnxruntime_c_api.h" else text(h), None, 0o644) for h in headers],
         (f"{top}/lib/", None, None, 0o755),
+        (f"{top}/lib/cmake/", None, None, 0o755),
+        (f"{top}/lib/cmake/onnxruntime/", None, None, 0o755),
+        *[(f"{top}/lib/cmake/onnxruntime/{c}", text(c), None, 0o644) for c in cmake],
         (f"{top}/lib/libonnxruntime.so", None, "libonnxruntime.so.1", 0o777),
         (f"{top}/lib/libonnxruntime.so.1", None, f"libonnxruntime.so.{version}", 0o777),
         (f"{top}/lib/libonnxruntime.so.{version}", lib, None, 0o755),
         (f"{top}/lib/libonnxruntime_providers_shared.so", shared, None, 0o755),
+        (f"{top}/lib/pkgconfig/", None, None, 0o755),
+        (f"{top}/lib/pkgconfig/libonnxruntime.pc", text("libonnxruntime.pc"), None, 0o644),
     ]
 
 

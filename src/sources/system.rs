@@ -41,13 +41,18 @@ pub(crate) fn default_dirs(target: &Target) -> Vec<PathBuf> {
     dirs
 }
 
-/// A candidate for each directory that exists. The include directory is the `include/` (or
-/// `include/onnxruntime/`) beside the library directory, when it holds the C API header.
-pub(crate) fn candidates(dirs: &[PathBuf]) -> Vec<Candidate> {
+/// A candidate for each directory that exists, and the directories that do not. The include directory
+/// is the `include/` (or `include/onnxruntime/`) beside the library directory, when it holds the C API
+/// header.
+pub(crate) fn candidates(dirs: &[PathBuf]) -> (Vec<Candidate>, Vec<&PathBuf>) {
     let mut seen = Vec::new();
     let mut out = Vec::new();
+    let mut missing = Vec::new();
     for dir in dirs {
-        let Some(real) = crate::inspect::file_id(dir) else { continue };
+        let Some(real) = crate::inspect::file_id(dir) else {
+            missing.push(dir);
+            continue;
+        };
         // `/usr/lib64` is often a link to `/usr/lib`: one candidate per real directory.
         if seen.contains(&real) {
             continue;
@@ -63,7 +68,7 @@ pub(crate) fn candidates(dirs: &[PathBuf]) -> Vec<Candidate> {
             named_by: None,
         });
     }
-    out
+    (out, missing)
 }
 
 fn include_beside(lib_dir: &Path) -> Option<PathBuf> {
@@ -98,8 +103,10 @@ mod tests {
         std::os::unix::fs::symlink(&lib, &lib64).unwrap();
         let other = tmp.path().join("other");
         std::fs::create_dir(&other).unwrap();
-        let found: Vec<PathBuf> =
-            candidates(&[lib64.clone(), missing, lib, other.clone()]).into_iter().map(|c| c.lib_dir).collect();
+        let dirs = [lib64.clone(), missing.clone(), lib, other.clone()];
+        let (found, absent) = candidates(&dirs);
+        let found: Vec<PathBuf> = found.into_iter().map(|c| c.lib_dir).collect();
         assert_eq!(found, vec![lib64, other]);
+        assert_eq!(absent, vec![&missing]);
     }
 }
