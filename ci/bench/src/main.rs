@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use measure::{Env, command, median, median_of, ms, rate, ratio, secs, time};
+use measure::{Env, command, interleaved, median, median_of, ms, rate, ratio, secs, time};
 use server::Mirror;
 
 /// One archive on the mirror, with the private manifest that lists it.
@@ -138,7 +138,7 @@ fn run() -> Result<(), String> {
         real,
         padded: archives,
         runs: number("--runs", 5),
-        process_runs: number("--process-runs", 31),
+        process_runs: number("--process-runs", 101),
         iterations: number("--iterations", 200),
         compile_runs: number("--compile-runs", 5),
     };
@@ -281,7 +281,8 @@ impl Bench {
 
     fn warm_probe(&self) -> Result<(), String> {
         heading(&format!(
-            "1. Warm probe: artifact cached; in-process median of {} probe() calls, process median of {} runs",
+            "1. Warm probe: artifact cached; in-process median of {} probe() calls; process median of {} runs, \
+             each in turn with the two references",
             self.iterations, self.process_runs
         ));
         let cache = self.warm_cache(&self.real)?;
@@ -291,16 +292,10 @@ impl Bench {
         // The reference: ort-sys's build script told where the same library is.
         let out_dir = self.work.join("out").join("ort-sys");
         fs::create_dir_all(&out_dir).map_err(|e| e.to_string())?;
-        let mut env = measure::build_script_env("ort-sys", &self.work.join("ort-sys"), &out_dir)?;
-        env.insert("CARGO_MANIFEST_LINKS".into(), "onnxruntime".into());
-        env.insert("ORT_LIB_LOCATION".into(), lib_dir.clone().into());
-        env.insert("ORT_PREFER_DYNAMIC_LINK".into(), "1".into());
-        let ortsys = median_of(self.process_runs, || Ok(()), || time(&mut command(&self.ortsys_script, &env)))?;
-        let ortsys_full =
-            median_of(self.process_runs, || Ok(()), || time(&mut command(&self.ortsys_script_full, &env)))?;
-        let versus = |process: Duration| {
-            format!("{} ort-sys lean, {} ort-sys with downloads", ratio(process, ortsys), ratio(process, ortsys_full))
-        };
+        let mut ref_env = measure::build_script_env("ort-sys", &self.work.join("ort-sys"), &out_dir)?;
+        ref_env.insert("CARGO_MANIFEST_LINKS".into(), "onnxruntime".into());
+        ref_env.insert("ORT_LIB_LOCATION".into(), lib_dir.clone().into());
+        ref_env.insert("ORT_PREFER_DYNAMIC_LINK".into(), "1".into());
 
         for sources in [Sources::Default, Sources::DownloadOnly] {
             for probe in &self.probes {
@@ -315,19 +310,14 @@ impl Bench {
                 );
             }
         }
-        row("ort-sys 2.0.0-rc.15 build script, ORT_LIB_LOCATION, features std (reference)", &ms(ortsys), "");
-        row(
-            "ort-sys 2.0.0-rc.15 build script, ORT_LIB_LOCATION, download-binaries,tls-rustls (reference)",
-            &ms(ortsys_full),
-            "",
-        );
+
+        // The processes: (label, executable, environment, the source it must say it used).
+        let mut processes: Vec<(String, &Path, Env, Option<&str>)> = Vec::new();
         for sources in [Sources::Default, Sources::DownloadOnly] {
             for probe in &self.probes {
                 let env = self.probe_env(&self.real, &cache, sources)?;
-                let once = || self.run_probe(&probe.bin, &env).map(|(t, _)| t);
-                let process = median_of(self.process_runs, || Ok(()), once)?;
                 let label = format!("build-script process, {}, {}", probe.label, sources.label());
-                row(&label, &ms(process), &versus(process));
+                processes.push((label, &probe.bin, env, Some("download (cached)")));
             }
         }
         // Told where the library is, as ort-sys is: with and without the download code linked in.
@@ -335,22 +325,53 @@ impl Bench {
         let default_build = self.probes.first().ok_or("no probe")?;
         for (bin, label) in [(&default_build.bin, "default features"), (&self.lean, "default-features = false")] {
             let env = self.probe_env(&self.real, &cache, Sources::Dir(root))?;
-            let once = || {
-                let (elapsed, source) = self.run_probe(bin, &env)?;
-                Self::expect_source(&source, "env")?;
-                Ok(elapsed)
-            };
-            let process = median_of(self.process_runs, || Ok(()), once)?;
             let label = format!("build-script process, opt-level 0, ONNXRUNTIME_DIR, {label}");
-            row(&label, &ms(process), &versus(process));
+            processes.push((label, bin, env, Some("env")));
         }
         // The floor: the same binary told `DOCS_RS`, which returns before any work. What is left above
         // it is the probe; the floor itself is loading a binary of this size (code and relocations).
         let mut env = self.probe_env(&self.real, &cache, Sources::DownloadOnly)?;
         env.insert("DOCS_RS".into(), "1".into());
-        let once = || self.run_probe(&default_build.bin, &env).map(|(t, _)| t);
-        let floor = median_of(self.process_runs, || Ok(()), once)?;
-        row("build-script process, opt-level 0, DOCS_RS (no work: the start-up floor)", &ms(floor), &versus(floor));
+        let label = "build-script process, opt-level 0, DOCS_RS (no work: the start-up floor)".to_string();
+        processes.push((label, &default_build.bin, env, None));
+
+        // Each process runs in turn with both references, and its ratios are to their medians from the
+        // same rounds. The source is checked once beforehand, not in the timed runs: reporting it
+        // writes a file, which the references do not.
+        let mut lean_reference = || time(&mut command(&self.ortsys_script, &ref_env));
+        let mut full_reference = || time(&mut command(&self.ortsys_script_full, &ref_env));
+        let mut rows = Vec::new();
+        let (mut lean_medians, mut full_medians) = (Vec::new(), Vec::new());
+        for (label, bin, env, expected) in processes {
+            let (_, source) = self.run_probe(bin, &env)?;
+            if let Some(expected) = expected {
+                Self::expect_source(&source, expected)?;
+            }
+            let mut ours = || time(&mut command(bin, &env));
+            let medians = interleaved(self.process_runs, &mut [&mut ours, &mut lean_reference, &mut full_reference])?;
+            let [process, lean, full] = medians[..] else { return Err("three medians expected".into()) };
+            let versus =
+                format!("{} ort-sys lean, {} ort-sys with downloads", ratio(process, lean), ratio(process, full));
+            rows.push((label, process, versus));
+            lean_medians.push(lean);
+            full_medians.push(full);
+        }
+        let spread = |medians: &mut Vec<Duration>| {
+            medians.sort();
+            let (low, high) = (medians[0], medians[medians.len() - 1]);
+            (measure::median(medians), format!("(medians of its rounds with each row: {} to {})", ms(low), ms(high)))
+        };
+        let (lean, lean_spread) = spread(&mut lean_medians);
+        let (full, full_spread) = spread(&mut full_medians);
+        row("ort-sys 2.0.0-rc.15 build script, ORT_LIB_LOCATION, features std (reference)", &ms(lean), &lean_spread);
+        row(
+            "ort-sys 2.0.0-rc.15 build script, ORT_LIB_LOCATION, download-binaries,tls-rustls (reference)",
+            &ms(full),
+            &full_spread,
+        );
+        for (label, process, versus) in rows {
+            row(&label, &ms(process), &versus);
+        }
         Ok(())
     }
 

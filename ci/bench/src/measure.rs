@@ -41,6 +41,21 @@ pub fn median_of(
     Ok(median(&mut times))
 }
 
+/// The median of `runs` timings of each of `commands`, run in turn (a, b, c, a, b, c, …), so that a
+/// change in the machine's speed while they run reaches each of them alike.
+pub fn interleaved(
+    runs: usize,
+    commands: &mut [&mut dyn FnMut() -> Result<Duration, String>],
+) -> Result<Vec<Duration>, String> {
+    let mut times = vec![Vec::with_capacity(runs); commands.len()];
+    for _ in 0..runs.max(1) {
+        for (once, times) in commands.iter_mut().zip(&mut times) {
+            times.push(once()?);
+        }
+    }
+    Ok(times.iter_mut().map(|times| median(times)).collect())
+}
+
 pub fn median(times: &mut [Duration]) -> Duration {
     times.sort();
     match times.len() {
