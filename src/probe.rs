@@ -363,7 +363,7 @@ impl Probe<'_> {
         let dynamic = request.link == LinkKind::Dynamic;
         let out_dir = self.config.env.cargo_path("OUT_DIR");
         let staged = match &out_dir {
-            Some(out_dir) => Some(stage::stage(&inspected, out_dir)?),
+            Some(out_dir) => Some(stage::stage(&inspected, out_dir, &self.memo)?),
             None => None,
         };
         // Windows has no rpath: its loader looks beside the executable, so the DLLs always go there.

@@ -458,3 +458,60 @@ fn what_inspection_read_is_remembered_until_it_changes() {
     fs::write(root.join("lib/README"), "added").unwrap();
     assert_eq!(version(), Version::new(1, 22, 0), "the listing outlived a change of the directory");
 }
+
+/// A rerun finds what it staged in `OUT_DIR` through the same memo, keyed by the identity of each
+/// staged directory: an edited entry is believed (and here differs from what would be staged, so the
+/// run stages afresh), and a staged link replaced behind the memo's back is put right.
+#[cfg(unix)]
+#[test]
+fn staged_links_are_remembered_until_their_directory_changes() {
+    use std::os::unix::fs::MetadataExt;
+
+    let tmp = support::tempdir();
+    let root = support::official_tree(tmp.path(), "onnxruntime-linux-x64-1.22.0", "1.22.0", X86_64);
+    let mut vars = build_env(tmp.path(), X86_64);
+    vars.push(var("ONNXRUNTIME_DIR", root.as_os_str()));
+    let probe = || config(vars.clone()).version("1.22").probe().unwrap();
+    let staged_lib = tmp.path().join("out/onnxruntime/lib");
+    let memo = tmp.path().join("out/onnxruntime-provision-inspected");
+    let inode = || fs::metadata(&staged_lib).unwrap().ino();
+    // The memo's entry for the staged lib/ as it is now (its key's second field is the inode).
+    let entry = || {
+        let text = fs::read_to_string(&memo).unwrap_or_default();
+        let line = text.lines().find(|l| {
+            let mut fields = l.split('\t');
+            let key = fields.next().unwrap_or_default();
+            fields.next() == Some("links") && key.split(' ').nth(1) == Some(&inode().to_string())
+        });
+        line.map(str::to_string)
+    };
+    let real = root.join("lib/libonnxruntime.so.1.22.0");
+
+    probe();
+    assert_eq!(entry(), None, "directories staged a moment ago were remembered");
+    std::thread::sleep(std::time::Duration::from_millis(2100));
+    let staged = inode();
+    probe();
+    assert_eq!(inode(), staged, "an unchanged staged directory was staged again");
+    let line = entry().expect("the staged lib/ is remembered once it has settled");
+    let link = format!("\tlibonnxruntime.so.1\t={}", real.display());
+    assert!(line.contains(&link), "{line}");
+
+    // The entry is what the run goes by: edited so one link leads elsewhere, it is staged afresh (a
+    // new directory takes the old one's place), though nothing on disk changed.
+    let text = fs::read_to_string(&memo).unwrap();
+    fs::write(&memo, text.replace(&line, &line.replace(&link, "\tlibonnxruntime.so.1\t=/elsewhere"))).unwrap();
+    probe();
+    assert_ne!(inode(), staged, "the memo's entry was not used");
+
+    // Settled and remembered again; then a link is replaced: its directory changed, so the entry is not
+    // trusted, and the link leads to the library again.
+    std::thread::sleep(std::time::Duration::from_millis(2100));
+    probe();
+    assert!(entry().is_some(), "the new staged lib/ is remembered");
+    let replaced = staged_lib.join("libonnxruntime.so.1");
+    fs::remove_file(&replaced).unwrap();
+    std::os::unix::fs::symlink("/elsewhere/libonnxruntime.so.1", &replaced).unwrap();
+    probe();
+    assert_eq!(fs::read_link(&replaced).unwrap(), real);
+}

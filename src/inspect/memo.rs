@@ -36,6 +36,9 @@ enum Fact {
     Binary(BinaryInfo),
     /// The names in a directory that could be ORT's, sorted.
     Listing(Vec<String>),
+    /// Every name in a directory, with the target of each link (`None` for what is no link), sorted:
+    /// what staging left in `OUT_DIR` ([`Memo::links`]).
+    Links(Vec<(String, Option<String>)>),
 }
 
 /// The memo of one probe: where it lives, and its entries once read.
@@ -56,8 +59,8 @@ impl Memo {
         match self.recall_or_read(path, read)? {
             Fact::Binary(info) => Ok(info),
             // A key names one inode, a file's or a directory's; should a directory's entry ever turn
-            // up for a file, the file is simply read.
-            Fact::Listing(_) => binary::read(path).map(BinaryInfo::for_probe),
+            // up for a file, the file is simply read (so with any entry of another kind).
+            Fact::Listing(_) | Fact::Links(_) => binary::read(path).map(BinaryInfo::for_probe),
         }
     }
 
@@ -65,7 +68,18 @@ impl Memo {
     pub(crate) fn list_dir(&self, dir: &Path) -> Result<Vec<String>, Verdict> {
         match self.recall_or_read(dir, || super::list_dir(dir).map(Fact::Listing))? {
             Fact::Listing(names) => Ok(names),
-            Fact::Binary(_) => super::list_dir(dir),
+            Fact::Binary(_) | Fact::Links(_) => super::list_dir(dir),
+        }
+    }
+
+    /// Every name in `dir` with where each link leads, sorted by name; `None` when `dir` cannot be
+    /// read or holds a name or link target that is not UTF-8 (nothing staged has one). A link cannot be
+    /// pointed elsewhere in place, only replaced, which changes the directory's times too.
+    pub(crate) fn links(&self, dir: &Path) -> Option<Vec<(String, Option<String>)>> {
+        match self.recall_or_read(dir, || read_links(dir).map(Fact::Links)) {
+            Ok(Fact::Links(links)) => Some(links),
+            Ok(_) => read_links(dir).ok(),
+            Err(()) => None,
         }
     }
 
@@ -90,6 +104,21 @@ impl Memo {
         }
         Ok(entry.fact)
     }
+}
+
+fn read_links(dir: &Path) -> Result<Vec<(String, Option<String>)>, ()> {
+    let mut links = Vec::new();
+    for entry in fs::read_dir(dir).map_err(drop)? {
+        let entry = entry.map_err(drop)?;
+        let name = entry.file_name().into_string().map_err(drop)?;
+        let target = match entry.file_type().map_err(drop)?.is_symlink() {
+            true => Some(fs::read_link(entry.path()).map_err(drop)?.into_os_string().into_string().map_err(drop)?),
+            false => None,
+        };
+        links.push((name, target));
+    }
+    links.sort();
+    Ok(links)
 }
 
 /// The first line below the writer's ([`crate::memo`]): the format, so that a change of it is explicit.
@@ -127,6 +156,14 @@ fn line(entry: &Entry) -> Option<String> {
             fields.push("listing".into());
             fields.extend(names.iter().cloned());
         }
+        // Name and target in turn; as for a SONAME, a target is written after `=` and no link is empty.
+        Fact::Links(links) => {
+            fields.push("links".into());
+            for (name, target) in links {
+                fields.push(name.clone());
+                fields.push(target.as_ref().map_or(String::new(), |t| format!("={t}")));
+            }
+        }
     }
     fields.iter().all(|f| !f.contains(['\t', '\n', '\r'])).then(|| fields.join("\t"))
 }
@@ -144,9 +181,22 @@ fn entry(line: &str) -> Option<Entry> {
     let fact = match fields.next()? {
         "binary" => Fact::Binary(binary_fields(fields)?),
         "listing" => Fact::Listing(fields.map(str::to_string).collect()),
+        "links" => Fact::Links(link_fields(fields)?),
         _ => return None,
     };
     Some(Entry { key, fact })
+}
+
+fn link_fields<'a>(mut fields: impl Iterator<Item = &'a str>) -> Option<Vec<(String, Option<String>)>> {
+    let mut links = Vec::new();
+    while let Some(name) = fields.next() {
+        let target = match fields.next()? {
+            "" => None,
+            target => Some(target.strip_prefix('=')?.to_string()),
+        };
+        links.push((name.to_string(), target));
+    }
+    Some(links)
 }
 
 fn binary_fields<'a>(mut fields: impl Iterator<Item = &'a str>) -> Option<BinaryInfo> {
@@ -242,6 +292,12 @@ mod tests {
             entry_of("k", Fact::Binary(bare)),
             entry_of("11 12 13 14 15", Fact::Listing(names)),
             entry_of("16 17 18 19 20", Fact::Listing(Vec::new())),
+            entry_of(
+                "21 22 23 24 25",
+                Fact::Links(vec![("include".into(), Some("/x/include".into())), ("lib".into(), None)]),
+            ),
+            entry_of("26 27 28 29 30", Fact::Links(vec![("empty-target".into(), Some(String::new()))])),
+            entry_of("31 32 33 34 35", Fact::Links(Vec::new())),
         ];
         assert_eq!(parse(render(&entries)), entries);
     }
@@ -262,6 +318,7 @@ mod tests {
         assert_eq!(binary(BinaryInfo::new(Format::Elf, None, Vec::new(), "ELF".into())), None);
         assert_eq!(binary(BinaryInfo::new(Format::Archive, None, vec![Arch::X86_64], "ar".into())), None);
         assert_eq!(line(&entry_of("k", Fact::Listing(vec!["libonnx\rruntime.so".into()]))), None);
+        assert_eq!(line(&entry_of("k", Fact::Links(vec![("lib".into(), Some("/a\tb".into()))]))), None);
     }
 
     #[test]
@@ -277,6 +334,8 @@ mod tests {
             "k\tbinary\telf\tlinux\tx86_64\tELF\t\t1.2",
             "k\tbinary\telf\tlinux",
             "k\tlisted\tlibonnxruntime.so",
+            "k\tlinks\tlib",
+            "k\tlinks\tinclude\t/no/equals",
             "k",
         ];
         let text = format!("{}{}\n{good}\n", header(), damaged.join("\n"));

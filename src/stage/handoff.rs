@@ -56,7 +56,8 @@ pub(crate) fn hand_off(config: &Config, library: Library) -> Result<(Library, Op
         Err(e) if e.kind() != io::ErrorKind::Unsupported => return Err(io_err("lock", &lock_path)(e)),
         _ => {}
     }
-    let staged = super::stage(&inspected, &dir)?;
+    // No memo: the CLI is no build script, and a hand-off is staged rarely.
+    let staged = super::stage(&inspected, &dir, &Memo::new(None))?;
     drop(lock);
 
     let names = |files: &[&RuntimeFile]| -> (String, bool) {

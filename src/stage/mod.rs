@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 
 use crate::env::Env;
 use crate::error::Error;
-use crate::inspect::Inspected;
+use crate::inspect::{Inspected, Memo};
 
 mod final_dir;
 #[cfg(feature = "cli")]
@@ -32,9 +32,11 @@ pub(crate) struct Staged {
     pub library: PathBuf,
 }
 
-pub(crate) fn stage(inspected: &Inspected, out_dir: &Path) -> Result<Staged, Error> {
+/// Stages `inspected` into `out_dir/onnxruntime`, unless it is there already as it would be staged;
+/// `memo` remembers how the staged directories were found, for the next run (see [`already_staged`]).
+pub(crate) fn stage(inspected: &Inspected, out_dir: &Path, memo: &Memo) -> Result<Staged, Error> {
     let base = out_dir.join("onnxruntime");
-    let include_dir = if already_staged(inspected, &base) {
+    let include_dir = if already_staged(inspected, &base, memo) {
         inspected.include_dir.as_ref().map(|_| base.join("include"))
     } else {
         let temp = out_dir.join(format!(".onnxruntime-staging-{}", std::process::id()));
@@ -86,25 +88,30 @@ fn restage(inspected: &Inspected, base: &Path, temp: &Path) -> Result<Option<Pat
 
 /// Whether `base` already holds exactly the links [`restage`] would make (a build-script rerun with
 /// the same library), so it is left alone: removing and re-creating them costs a warm probe more
-/// than everything else it does. Windows hosts stage copies, which are always redone.
+/// than everything else it does. What the two directories hold comes from the inspection memo while
+/// neither has changed since it was read (a link is replaced, never repointed, so replacing one
+/// changes its directory's times). Windows hosts stage copies, which are always redone.
 #[cfg(unix)]
-fn already_staged(inspected: &Inspected, base: &Path) -> bool {
-    let links_to = |link: &Path, real: &Path| fs::read_link(link).is_ok_and(|target| target == real);
-    let count = |dir: &Path| fs::read_dir(dir).map(Iterator::count).ok();
-    let lib = base.join("lib");
-    let include = base.join("include");
-    let include_right = match &inspected.include_dir {
-        Some(real) => links_to(&include, real),
-        None => fs::symlink_metadata(&include).is_err(),
-    };
-    count(base) == Some(1 + usize::from(inspected.include_dir.is_some()))
-        && include_right
-        && count(&lib) == Some(inspected.runtime_files.len())
-        && inspected.runtime_files.iter().all(|file| links_to(&lib.join(&file.name), &file.path))
+fn already_staged(inspected: &Inspected, base: &Path, memo: &Memo) -> bool {
+    let text = |path: &Path| path.to_str().map(str::to_string);
+    let mut top = vec![("lib".to_string(), None)];
+    if let Some(include) = &inspected.include_dir {
+        let Some(include) = text(include) else { return false };
+        top.push(("include".to_string(), Some(include)));
+    }
+    let mut lib = Vec::new();
+    for file in &inspected.runtime_files {
+        let (Some(name), Some(path)) = (file.name.to_str(), text(&file.path)) else { return false };
+        lib.push((name.to_string(), Some(path)));
+    }
+    top.sort();
+    lib.sort();
+    memo.links(base).is_some_and(|found| found == top)
+        && memo.links(&base.join("lib")).is_some_and(|found| found == lib)
 }
 
 #[cfg(not(unix))]
-fn already_staged(_inspected: &Inspected, _base: &Path) -> bool {
+fn already_staged(_inspected: &Inspected, _base: &Path, _memo: &Memo) -> bool {
     false
 }
 
