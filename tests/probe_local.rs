@@ -30,12 +30,18 @@ fn var(name: &str, value: impl Into<OsString>) -> (OsString, OsString) {
     (name.into(), value.into())
 }
 
+/// An official 1.22.0 x86_64 release under `dir`, and a build environment naming it in `ONNXRUNTIME_DIR`.
+fn release_named_by_env(dir: &Path) -> (PathBuf, Vec<(OsString, OsString)>) {
+    let root = support::official_tree(dir, "onnxruntime-linux-x64-1.22.0", "1.22.0", X86_64);
+    let mut vars = build_env(dir, X86_64);
+    vars.push(var("ONNXRUNTIME_DIR", root.as_os_str()));
+    (root, vars)
+}
+
 #[test]
 fn env_dir_is_linked_from_the_staged_directory_with_exact_directives() {
     let tmp = support::tempdir();
-    let root = support::official_tree(tmp.path(), "onnxruntime-linux-x64-1.22.0", "1.22.0", X86_64);
-    let mut vars = build_env(tmp.path(), X86_64);
-    vars.push(var("ONNXRUNTIME_DIR", root.as_os_str()));
+    let (root, mut vars) = release_named_by_env(tmp.path());
     vars.push(var("CARGO_MANIFEST_LINKS", "onnxruntime"));
     let lib = config(vars).version("1.22").probe().unwrap();
 
@@ -416,9 +422,7 @@ fn what_inspection_read_is_remembered_until_it_changes() {
     use std::os::unix::fs::PermissionsExt;
 
     let tmp = support::tempdir();
-    let root = support::official_tree(tmp.path(), "onnxruntime-linux-x64-1.22.0", "1.22.0", X86_64);
-    let mut vars = build_env(tmp.path(), X86_64);
-    vars.push(var("ONNXRUNTIME_DIR", root.as_os_str()));
+    let (root, vars) = release_named_by_env(tmp.path());
     let memo = tmp.path().join("out/onnxruntime-provision-inspected");
     let probe = || config(vars.clone()).version("1.22").probe();
     let version = || probe().unwrap().version;
@@ -468,9 +472,7 @@ fn staged_links_are_remembered_until_their_directory_changes() {
     use std::os::unix::fs::MetadataExt;
 
     let tmp = support::tempdir();
-    let root = support::official_tree(tmp.path(), "onnxruntime-linux-x64-1.22.0", "1.22.0", X86_64);
-    let mut vars = build_env(tmp.path(), X86_64);
-    vars.push(var("ONNXRUNTIME_DIR", root.as_os_str()));
+    let (root, vars) = release_named_by_env(tmp.path());
     let probe = || config(vars.clone()).version("1.22").probe().unwrap();
     let staged_lib = tmp.path().join("out/onnxruntime/lib");
     let memo = tmp.path().join("out/onnxruntime-provision-inspected");
