@@ -1,15 +1,16 @@
 //! What inspection read from the file system, remembered in `OUT_DIR` for the next run of the same
-//! build script (see [`crate::memo`]): the facts read from a library's headers and version tables, and
-//! the names in a directory that could be ORT's. Those are most of a warm probe's work (listing
-//! `/usr/lib/<multiarch>`, a thousand names, most of all), and a build script mostly reruns for
-//! reasons that leave both as they were.
+//! build script (see [`crate::memo`]): the facts read from a library's headers and version tables, the
+//! names in a directory that could be ORT's, and the links staging left in `OUT_DIR`. Those are most
+//! of a warm probe's work (listing `/usr/lib/<multiarch>`, a thousand names, most of all), and a build
+//! script mostly reruns for reasons that leave them as they were.
 //!
 //! An entry is keyed by the identity of the file or directory (device, inode, size, modification and
 //! status-change times: adding, removing or renaming a name in a directory changes its times). A
 //! library's entry holds format, OS, architectures, description, SONAME, version definitions and dylib
-//! version; a directory's, the names [`super::list_dir`] keeps. Anything that cannot be written back
-//! exactly (an unknown architecture, a name with a tab or line break) is not remembered. Outside a
-//! build script, and on hosts without inodes, everything is read.
+//! version; a directory's, the names [`super::list_dir`] keeps, or every name with its link target
+//! ([`Memo::links`]). Anything that cannot be written back exactly (an unknown architecture, a name
+//! with a tab or line break) is not remembered. Outside a build script, and on hosts without inodes,
+//! everything is read.
 
 use std::cell::RefCell;
 use std::fs;
