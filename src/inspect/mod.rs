@@ -113,7 +113,8 @@ pub(crate) fn inspect(
         });
     }
     let main_name = pick_main(&main_names, naming.link_name);
-    let library = real_file(dir, main_name).map_err(|e| Verdict::Unusable {
+    let real_files = RealFiles::new(dir);
+    let library = real_files.of(main_name).map_err(|e| Verdict::Unusable {
         detail: format!("{} cannot be resolved: {e}", dir.join(main_name).display()),
     })?;
     let binary =
@@ -172,7 +173,7 @@ pub(crate) fn inspect(
     }
     for name in entries.iter().filter(|n| (naming.is_provider)(n)) {
         // A dangling provider link is skipped rather than staged broken.
-        if let Ok(real) = real_file(dir, name) {
+        if let Ok(real) = real_files.of(name) {
             add(name, &real);
         }
     }
@@ -190,29 +191,49 @@ pub(crate) fn inspect(
     })
 }
 
-/// The file that `name` in `dir` leads to. Links to another name in the same directory (how releases
-/// chain `libonnxruntime.so` → `.so.1` → `.so.1.22.0`) are followed one `readlink` each, keeping `dir`
-/// as given; any other link, or a relative `dir`, is resolved by the OS (`fs::canonicalize`, which
-/// reads every component of the path: two dozen calls for a library deep in a cache, on every run).
-fn real_file(dir: &Path, name: &str) -> std::io::Result<PathBuf> {
-    let mut path = dir.join(name);
-    if cfg!(unix) && dir.is_absolute() {
-        // The kernel's own limit on links in one lookup (MAXSYMLINKS); beyond it canonicalize reports ELOOP.
-        for _ in 0..40 {
-            let target = match fs::read_link(&path) {
-                Ok(target) => target,
-                // Not a link: this is the file (a missing one fails here too, with its own error).
-                Err(e) if e.kind() == std::io::ErrorKind::InvalidInput => return Ok(path),
-                Err(e) => return Err(e),
-            };
-            let mut parts = target.components();
-            match (parts.next(), parts.next()) {
-                (Some(std::path::Component::Normal(sibling)), None) => path = dir.join(sibling),
-                _ => break,
+/// The names of one directory resolved to canonical paths, as `fs::canonicalize` gives them, for
+/// fewer calls: that reads every component of the path for each name (two dozen calls for a library
+/// deep in a cache, on every run). Here links to another name in the same directory (how releases
+/// chain `libonnxruntime.so` → `.so.1` → `.so.1.22.0`) are followed one `readlink` each, and the
+/// directory itself is resolved once for all its names. The path is canonical, not merely one that
+/// leads to the file: a link staged to it keeps leading to the file that was checked when a link on
+/// the way (`/opt/ort-current`) is later pointed elsewhere.
+struct RealFiles<'a> {
+    dir: &'a Path,
+    real_dir: std::cell::OnceCell<Option<PathBuf>>,
+}
+
+impl<'a> RealFiles<'a> {
+    fn new(dir: &'a Path) -> Self {
+        RealFiles { dir, real_dir: std::cell::OnceCell::new() }
+    }
+
+    fn of(&self, name: &str) -> std::io::Result<PathBuf> {
+        let mut leaf = PathBuf::from(name);
+        if cfg!(unix) {
+            // The kernel's own limit on links in one lookup (MAXSYMLINKS); beyond it canonicalize
+            // reports ELOOP.
+            for _ in 0..40 {
+                let target = match fs::read_link(self.dir.join(&leaf)) {
+                    Ok(target) => target,
+                    // Not a link: this is the file (a missing one fails here too, with its own error).
+                    Err(e) if e.kind() == std::io::ErrorKind::InvalidInput => {
+                        match self.real_dir.get_or_init(|| fs::canonicalize(self.dir).ok()) {
+                            Some(real_dir) => return Ok(real_dir.join(leaf)),
+                            None => break,
+                        }
+                    }
+                    Err(e) => return Err(e),
+                };
+                let mut parts = target.components();
+                match (parts.next(), parts.next()) {
+                    (Some(std::path::Component::Normal(sibling)), None) => leaf = sibling.into(),
+                    _ => break,
+                }
             }
         }
+        fs::canonicalize(self.dir.join(leaf))
     }
-    fs::canonicalize(path)
 }
 
 /// What tells one file or directory from another (links followed): device and inode on Unix, else
@@ -400,48 +421,61 @@ mod tests {
 
     #[cfg(unix)]
     #[test]
-    fn a_library_name_is_followed_to_its_file() {
+    fn names_resolve_as_canonicalize_resolves_them() {
         use std::os::unix::fs::symlink;
         let tmp = tempfile::tempdir().unwrap();
-        let real_dir = tmp.path().join("real");
-        fs::create_dir(&real_dir).unwrap();
+        let real_dir = tmp.path().join("onnxruntime-1.22.0/lib");
+        fs::create_dir_all(&real_dir).unwrap();
         fs::write(real_dir.join("libonnxruntime.so.1.22.0"), b"elf").unwrap();
         symlink("libonnxruntime.so.1.22.0", real_dir.join("libonnxruntime.so.1")).unwrap();
         symlink("libonnxruntime.so.1", real_dir.join("libonnxruntime.so")).unwrap();
-        // The directory as a build names it, through a link of its own.
-        let dir = tmp.path().join("named");
-        symlink(&real_dir, &dir).unwrap();
-
-        // Links between names of one directory: followed there, the directory kept as given.
-        assert_eq!(real_file(&dir, "libonnxruntime.so").unwrap(), dir.join("libonnxruntime.so.1.22.0"));
-        assert_eq!(real_file(&dir, "libonnxruntime.so.1.22.0").unwrap(), dir.join("libonnxruntime.so.1.22.0"));
-        // A link out of the directory: resolved in full by the OS.
+        // A link out of the directory, a dangling one, and a loop.
         let elsewhere = tmp.path().join("other");
         fs::create_dir(&elsewhere).unwrap();
         fs::write(elsewhere.join("libonnxruntime.so.1.23.0"), b"elf").unwrap();
-        symlink("../other/libonnxruntime.so.1.23.0", real_dir.join("libonnxruntime.so.2")).unwrap();
-        let canonical = fs::canonicalize(elsewhere.join("libonnxruntime.so.1.23.0")).unwrap();
-        assert_eq!(real_file(&dir, "libonnxruntime.so.2").unwrap(), canonical);
-        // Both ways lead to the same file.
-        assert_eq!(
-            file_id(&real_file(&dir, "libonnxruntime.so").unwrap()),
-            file_id(&real_dir.join("libonnxruntime.so.1.22.0"))
-        );
-        // A dangling link, a missing name and a loop are errors, as from the OS.
+        symlink("../../other/libonnxruntime.so.1.23.0", real_dir.join("libonnxruntime.so.2")).unwrap();
         symlink("libonnxruntime.so.9.9.9", real_dir.join("libonnxruntime_providers_cuda.so")).unwrap();
-        let dangling = real_file(&dir, "libonnxruntime_providers_cuda.so").unwrap_err();
-        assert_eq!(dangling.kind(), std::io::ErrorKind::NotFound);
-        assert_eq!(real_file(&dir, "absent.so").unwrap_err().kind(), std::io::ErrorKind::NotFound);
         symlink("loop.b", real_dir.join("loop.a")).unwrap();
         symlink("loop.a", real_dir.join("loop.b")).unwrap();
-        let looped = real_file(&dir, "loop.a").unwrap_err();
-        assert_eq!(looped.raw_os_error(), Some(libc_eloop()), "{looped}");
+        // The directory as a build names it: through a link (`/opt/ort-current`), and relative.
+        let current = tmp.path().join("ort-current");
+        symlink("onnxruntime-1.22.0", &current).unwrap();
+        let through_link = current.join("lib");
+        let relative = pathdiff(&real_dir);
+
+        let names = [
+            "libonnxruntime.so",
+            "libonnxruntime.so.1",
+            "libonnxruntime.so.1.22.0",
+            "libonnxruntime.so.2",
+            "libonnxruntime_providers_cuda.so",
+            "absent.so",
+            "loop.a",
+        ];
+        for dir in [&real_dir, &through_link, &relative] {
+            let real_files = RealFiles::new(dir);
+            for name in names {
+                let (ours, os) = (real_files.of(name), fs::canonicalize(dir.join(name)));
+                match (&ours, &os) {
+                    (Ok(a), Ok(b)) => assert_eq!(a, b, "{} {name}", dir.display()),
+                    (Err(a), Err(b)) => assert_eq!(a.raw_os_error(), b.raw_os_error(), "{} {name}", dir.display()),
+                    _ => panic!("{} {name}: {ours:?} but canonicalize gives {os:?}", dir.display()),
+                }
+            }
+        }
+        let chain = RealFiles::new(&through_link).of("libonnxruntime.so").unwrap();
+        assert_eq!(chain, fs::canonicalize(&real_dir).unwrap().join("libonnxruntime.so.1.22.0"));
     }
 
-    /// ELOOP: 40 on Linux, 62 on macOS and the BSDs.
+    /// `dir` relative to the current directory, as `../..` steps and names.
     #[cfg(unix)]
-    fn libc_eloop() -> i32 {
-        if cfg!(target_os = "linux") { 40 } else { 62 }
+    fn pathdiff(dir: &Path) -> PathBuf {
+        let cwd = fs::canonicalize(std::env::current_dir().unwrap()).unwrap();
+        let dir = fs::canonicalize(dir).unwrap();
+        let ups = cwd.components().count() - 1;
+        let mut relative: PathBuf = std::iter::repeat_n("..", ups).collect();
+        relative.extend(dir.components().skip(1));
+        relative
     }
 
     #[test]
