@@ -52,6 +52,12 @@ fn logging_wrapper(dir: &Path, log: &Path, real: &Path) -> PathBuf {
     program
 }
 
+/// Waits until a program changed just now has settled: only then is what it says remembered (the
+/// crate's memos keep nothing read from a file changed in the last 2 s).
+fn settle() {
+    std::thread::sleep(Duration::from_millis(2100));
+}
+
 /// The runs logged since the last call.
 fn runs(log: &Path) -> Vec<String> {
     let text = fs::read_to_string(log).unwrap_or_default();
@@ -91,6 +97,7 @@ fn pkg_config_runs_only_when_a_pc_file_could_be_found() {
     set("OUT_DIR", &out);
     set("PKG_CONFIG", &wrapper);
     set("PKG_CONFIG_PATH", &pc_dir);
+    settle();
 
     // 1. No .pc anywhere, fresh OUT_DIR: one run, for the default path; not found, saying where it looked.
     let err = probe().unwrap_err();
@@ -132,7 +139,7 @@ fn pkg_config_runs_only_when_a_pc_file_could_be_found() {
         ["--libs --cflags libonnxruntime", "--modversion libonnxruntime", "--variable=pcfiledir libonnxruntime"]
     );
 
-    // 5. A changed program (new modification time) is asked for its default path again, once.
+    // 5. A changed program (new modification time), once settled, is asked for its default path again, once.
     set("PKG_CONFIG_PATH", &pc_dir);
     fs::File::options()
         .write(true)
@@ -140,6 +147,7 @@ fn pkg_config_runs_only_when_a_pc_file_could_be_found() {
         .unwrap()
         .set_modified(SystemTime::now() + Duration::from_secs(10))
         .unwrap();
+    settle();
     assert!(matches!(first_verdict(&probe().unwrap_err()), Verdict::NotFound { .. }));
     assert_eq!(runs(&log), ["--variable pc_path pkg-config"]);
     probe().unwrap_err();

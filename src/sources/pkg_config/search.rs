@@ -216,8 +216,9 @@ fn split(value: &OsStr) -> Vec<PathBuf> {
 }
 
 /// The program's compiled-in search path, from the memo when it was written for this very program,
-/// else asked of the program (and remembered). Only in a build script: elsewhere there is no `OUT_DIR`
-/// to keep it in, and pkg-config is asked the real question instead.
+/// else asked of the program (and remembered once the program has settled, as for every memo: see
+/// [`crate::memo::identity`]). Only in a build script: elsewhere there is no `OUT_DIR` to keep it in,
+/// and pkg-config is asked the real question instead.
 fn default_path(vars: &Vars<'_>, program: &Path) -> Option<String> {
     let out_dir = vars.env().cargo_path("OUT_DIR")?;
     let key = identity(program);
@@ -227,7 +228,10 @@ fn default_path(vars: &Vars<'_>, program: &Path) -> Option<String> {
         return Some(remembered);
     }
     let pc_path = ask_pc_path(program)?;
-    if let Some(key) = &key {
+    let settled = fs::metadata(program).is_ok_and(|meta| crate::memo::settled(&meta));
+    if let Some(key) = &key
+        && settled
+    {
         crate::memo::write(&out_dir, MEMO, &format!("{key}\n{pc_path}\n"));
     }
     Some(pc_path)
@@ -279,6 +283,12 @@ mod tests {
         tmp: tempfile::TempDir,
     }
 
+    /// Waits until a file changed just now has settled, so that what is read from it may be remembered
+    /// ([`crate::memo::SETTLE_SECS`]).
+    fn settle() {
+        std::thread::sleep(Duration::from_millis(2100));
+    }
+
     /// A copy of a program that can be run at once. While this file is open for writing, another test
     /// thread may fork, and its child holds the descriptor until it execs; running the copy meanwhile
     /// fails with ETXTBSY. Once one run succeeds nobody holds it, and no later fork can inherit it.
@@ -304,6 +314,7 @@ mod tests {
                 fs::create_dir(tmp.path().join(dir)).unwrap();
             }
             copy_program(&fs::canonicalize(real.trim_end()).unwrap(), &tmp.path().join("bin/pkg-config"));
+            settle();
             Scene { tmp }
         }
 
@@ -432,11 +443,17 @@ mod tests {
         assert_eq!(absent_dirs(scene.search(&[])), real_dirs);
         assert_eq!(scene.memo(), good, "a corrupt memo is rewritten");
 
-        // A new modification time is a new program: the memo (naming a fake default) is not used.
+        // A new modification time is a new program: the memo (naming a fake default) is not used. What
+        // the program says is not remembered while it has just changed (a second change in the same
+        // clock tick could leave its identity as it was), and is once it has settled.
         let fake_default = scene.path("default");
         scene.set_memo_default(&fake_default);
+        let fake = scene.memo();
         let later = SystemTime::now() + Duration::from_secs(10);
         fs::File::options().write(true).open(scene.program()).unwrap().set_modified(later).unwrap();
+        assert_eq!(absent_dirs(scene.search(&[])), real_dirs);
+        assert_eq!(scene.memo(), fake, "what a program changed a moment ago said was remembered");
+        settle();
         assert_eq!(absent_dirs(scene.search(&[])), real_dirs);
         assert_eq!(scene.memo().lines().next(), identity(&scene.program()).as_deref());
         assert_ne!(scene.memo(), good);
@@ -446,6 +463,7 @@ mod tests {
         fs::create_dir(scene.path("bin2")).unwrap();
         let other = scene.path("bin2/pkgconf");
         copy_program(&scene.program(), &other);
+        settle();
         assert_eq!(absent_dirs(scene.search(&[("PKG_CONFIG", other.as_os_str())])), real_dirs);
         assert_eq!(scene.memo().lines().next(), identity(&other).as_deref());
 
