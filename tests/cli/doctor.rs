@@ -161,39 +161,13 @@ fn a_cross_target_needs_a_configured_installed_linker() {
     ran.stdout_has("ok       linker for aarch64-unknown-linux-gnu: aarch64-linux-gnu-gcc (CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_LINKER)");
 }
 
-const CONSUMER_C: &str = r#"
-#include <stdio.h>
-typedef struct OrtApiBase { const void* (*GetApi)(unsigned); const char* (*GetVersionString)(void); } OrtApiBase;
-const OrtApiBase* OrtGetApiBase(void);
-int main(void) { printf("ONNX Runtime %s\n", OrtGetApiBase()->GetVersionString()); return 0; }
-"#;
-
-/// An executable linked against the stand-in in `link_dir`, with `rpath` as its DT_RUNPATH.
-fn link_consumer(dir: &Path, link_dir: &Path, rpath: &Path) -> PathBuf {
-    let src = dir.join("consumer.c");
-    fs::write(&src, CONSUMER_C).unwrap();
-    let exe = dir.join("consumer");
-    let output = support::compiler(X86_64)
-        .arg("-o")
-        .arg(&exe)
-        .arg(&src)
-        .arg(format!("-L{}", link_dir.display()))
-        .arg("-lonnxruntime")
-        .arg("-Wl,--enable-new-dtags")
-        .arg(format!("-Wl,-rpath,{}", rpath.display()))
-        .output()
-        .unwrap();
-    assert!(output.status.success(), "linking failed: {}", String::from_utf8_lossy(&output.stderr));
-    exe
-}
-
 #[test]
 fn a_binary_whose_library_resolves_to_another_release() {
     let tmp = support::tempdir();
     let linked = support::official_tree(&tmp.path().join("a"), "onnxruntime-linux-x64-1.22.0", "1.22.0", X86_64);
     let other = support::official_tree(&tmp.path().join("b"), "onnxruntime-linux-x64-1.23.2", "1.23.2", X86_64);
     // Linked against 1.22.0, but its RUNPATH leads to 1.23.2.
-    let exe = link_consumer(tmp.path(), &linked.join("lib"), &other.join("lib"));
+    let exe = support::version_printer(tmp.path(), &linked.join("lib"), Some(&other.join("lib")));
 
     let ran = doctor(tmp.path(), &["--binary", exe.to_str().unwrap()]).dir(tmp.path()).output().expect(1);
     let resolved = other.join("lib/libonnxruntime.so.1.23.2");
@@ -221,7 +195,7 @@ fn a_binary_whose_library_resolves_to_another_release() {
     assert_eq!(String::from_utf8_lossy(&run.stdout), "ONNX Runtime 1.22.0\n");
 
     // Nowhere to be found.
-    let lost = link_consumer(&tmp.path().join("a"), &linked.join("lib"), &tmp.path().join("nowhere"));
+    let lost = support::version_printer(&tmp.path().join("a"), &linked.join("lib"), Some(&tmp.path().join("nowhere")));
     let ran = doctor(tmp.path(), &["--binary", lost.to_str().unwrap()]).dir(tmp.path()).output().expect(1);
     ran.stdout_has("will not start: libonnxruntime.so.1 not found");
 }

@@ -201,25 +201,7 @@ fn a_linux_install_without_its_soname_file_is_staged_and_a_linked_program_runs()
     assert_eq!(fs::canonicalize(staged.join("libonnxruntime.so.1")).unwrap(), lib.join("libonnxruntime.so.1.16.0"));
 
     // A program linked there records libonnxruntime.so.1, which the handed-off directory has.
-    let source = tmp.path().join("main.c");
-    fs::write(
-        &source,
-        "#include <stdio.h>\n#include <stdint.h>\n\
-         typedef struct { const void* (*GetApi)(uint32_t); const char* (*GetVersionString)(void); } OrtApiBase;\n\
-         const OrtApiBase* OrtGetApiBase(void);\n\
-         int main(void) { printf(\"ONNX Runtime %s\\n\", OrtGetApiBase()->GetVersionString()); return 0; }\n",
-    )
-    .unwrap();
-    let program = tmp.path().join("program");
-    let built = support::compiler(X86_64)
-        .arg("-o")
-        .arg(&program)
-        .arg(&source)
-        .arg(format!("-L{}", staged.display()))
-        .arg("-lonnxruntime")
-        .output()
-        .unwrap();
-    assert!(built.status.success(), "{}", String::from_utf8_lossy(&built.stderr));
+    let program = support::version_printer(tmp.path(), &staged, None);
     let with = |dir: &Path| Command::new(&program).env("LD_LIBRARY_PATH", dir).output().unwrap();
     let output = with(&staged);
     assert_eq!(String::from_utf8_lossy(&output.stdout), "ONNX Runtime 1.16.0\n", "{output:?}");

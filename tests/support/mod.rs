@@ -155,6 +155,29 @@ pub fn build_shared(dir: &Path, file_name: &str, soname: Option<&str>, version: 
     out
 }
 
+/// A C program that prints `ONNX Runtime <version>` from the ORT it loads, linked in `dir` against the
+/// library in `link_dir`; with `rpath`, that directory is its DT_RUNPATH.
+pub fn version_printer(dir: &Path, link_dir: &Path, rpath: Option<&Path>) -> PathBuf {
+    let source = dir.join("version_printer.c");
+    fs::write(
+        &source,
+        "#include <stdio.h>\n\
+         typedef struct OrtApiBase { const void* (*GetApi)(unsigned); const char* (*GetVersionString)(void); } OrtApiBase;\n\
+         const OrtApiBase* OrtGetApiBase(void);\n\
+         int main(void) { printf(\"ONNX Runtime %s\\n\", OrtGetApiBase()->GetVersionString()); return 0; }\n",
+    )
+    .unwrap();
+    let program = dir.join("version_printer");
+    let mut cc = compiler(X86_64);
+    cc.arg("-o").arg(&program).arg(&source).arg(format!("-L{}", link_dir.display())).arg("-lonnxruntime");
+    if let Some(rpath) = rpath {
+        cc.arg("-Wl,--enable-new-dtags").arg(format!("-Wl,-rpath,{}", rpath.display()));
+    }
+    let output = cc.output().unwrap();
+    assert!(output.status.success(), "linking failed: {}", String::from_utf8_lossy(&output.stderr));
+    program
+}
+
 /// An install tree in the official archive layout under `parent/<top>`:
 /// `lib/libonnxruntime.so -> .so.1 -> .so.<version>`, `lib/libonnxruntime_providers_shared.so`,
 /// `include/onnxruntime_c_api.h` (with `ORT_API_VERSION`), `VERSION_NUMBER`. Returns the root.
