@@ -189,6 +189,43 @@ fn empty_values_count_as_unset() {
     assert_eq!(lib.origin, Origin::System { dir: sys.join("lib") });
 }
 
+/// The system source looks for `include/` beside a directory only once it holds the library, and then
+/// finds it: the headers are handed on, and give the release where nothing else does.
+#[test]
+fn a_system_directory_brings_the_headers_beside_it() {
+    let tmp = support::tempdir();
+    let sys = support::official_tree(tmp.path(), "sys", "1.22.0", X86_64);
+    let mut vars = build_env(tmp.path(), X86_64);
+    vars.push(var("ONNXRUNTIME_SOURCES", "system"));
+    let empty = tmp.path().join("empty/lib");
+    fs::create_dir_all(&empty).unwrap();
+    let lib = config(vars.clone()).system_dirs([empty.clone(), sys.join("lib")]).probe().unwrap();
+    assert_eq!(lib.origin, Origin::System { dir: sys.join("lib") });
+    let include = lib.include_dir.expect("the headers beside the system directory");
+    assert!(include.join("onnxruntime_c_api.h").is_file(), "{}", include.display());
+
+    // A library with no version of its own (no version node, an unversioned name, no VERSION_NUMBER):
+    // only the header beside it can name the release.
+    let bare = tmp.path().join("bare");
+    fs::create_dir_all(bare.join("lib")).unwrap();
+    let src = tmp.path().join("bare.c");
+    fs::write(&src, support::STANDIN_C).unwrap();
+    let built = support::compiler(X86_64)
+        .args(["-shared", "-fPIC", "-DORT_STANDIN_VERSION=\"1.22.0\"", "-o"])
+        .arg(bare.join("lib/libonnxruntime.so"))
+        .arg(&src)
+        .output()
+        .unwrap();
+    assert!(built.status.success(), "{}", String::from_utf8_lossy(&built.stderr));
+    let err = config(vars.clone()).system_dirs([bare.join("lib")]).probe().unwrap_err().to_string();
+    assert!(err.contains("VERSION_NUMBER") && !err.contains("onnxruntime_c_api.h"), "no headers to look at: {err}");
+    support::write_release_files(&bare, "1.22.0");
+    fs::remove_file(bare.join("VERSION_NUMBER")).unwrap();
+    let lib = config(vars).system_dirs([bare.join("lib")]).probe().unwrap();
+    assert_eq!(lib.version, Version::new(1, 22, 0), "from ORT_API_VERSION 22 in the header beside it");
+    assert_eq!(lib.include_dir.map(|d| d.join("onnxruntime_c_api.h").is_file()), Some(true));
+}
+
 #[test]
 fn sources_are_tried_in_order() {
     let tmp = support::tempdir();

@@ -155,9 +155,17 @@ pub(crate) fn inspect(
             add("onnxruntime.dll", &library);
         }
         _ => {
-            // Another release's versioned file left in the same directory keeps its own name out.
-            let chosen = file_id(&library);
-            for name in main_names.iter().filter(|name| chosen.is_some() && file_id(&dir.join(name)) == chosen) {
+            // Another release's versioned file left in the same directory keeps its own name out. A
+            // name that resolves to the library's own path is it; any other is compared by identity
+            // (a hard link is the same file under another path).
+            let chosen = std::cell::OnceCell::new();
+            let is_library = |name: &str| {
+                real_files.of(name).is_ok_and(|real| real == library) || {
+                    let chosen = chosen.get_or_init(|| file_id(&library));
+                    chosen.is_some() && file_id(&dir.join(name)) == *chosen
+                }
+            };
+            for name in main_names.iter().filter(|name| is_library(name)) {
                 add(name, &library);
             }
             add(naming.link_name, &library);
@@ -178,7 +186,7 @@ pub(crate) fn inspect(
         }
     }
 
-    let include_dir = candidate.include_dir.clone().filter(|d| d.is_dir());
+    let include_dir = candidate.headers_dir().filter(|d| d.is_dir());
     Ok(Inspected {
         candidate: candidate.clone(),
         version,
@@ -201,25 +209,36 @@ pub(crate) fn inspect(
 struct RealFiles<'a> {
     dir: &'a Path,
     real_dir: std::cell::OnceCell<Option<PathBuf>>,
+    /// Names already followed to their file: a release's names chain into each other
+    /// (`libonnxruntime.so` → `.so.1` → `.so.1.22.0`), so following the first settles them all.
+    known: std::cell::RefCell<Vec<(OsString, PathBuf)>>,
 }
 
 impl<'a> RealFiles<'a> {
     fn new(dir: &'a Path) -> Self {
-        RealFiles { dir, real_dir: std::cell::OnceCell::new() }
+        RealFiles { dir, real_dir: std::cell::OnceCell::new(), known: std::cell::RefCell::new(Vec::new()) }
     }
 
     fn of(&self, name: &str) -> std::io::Result<PathBuf> {
-        let mut leaf = PathBuf::from(name);
+        if let Some((_, real)) = self.known.borrow().iter().find(|(known, _)| known == name) {
+            return Ok(real.clone());
+        }
+        let mut chain = vec![OsString::from(name)];
         if cfg!(unix) {
             // The kernel's own limit on links in one lookup (MAXSYMLINKS); beyond it canonicalize
             // reports ELOOP.
             for _ in 0..40 {
-                let target = match fs::read_link(self.dir.join(&leaf)) {
+                let leaf = chain.last().map(Path::new).unwrap_or(Path::new(name));
+                let target = match fs::read_link(self.dir.join(leaf)) {
                     Ok(target) => target,
                     // Not a link: this is the file (a missing one fails here too, with its own error).
                     Err(e) if e.kind() == std::io::ErrorKind::InvalidInput => {
                         match self.real_dir.get_or_init(|| fs::canonicalize(self.dir).ok()) {
-                            Some(real_dir) => return Ok(real_dir.join(leaf)),
+                            Some(real_dir) => {
+                                let real = real_dir.join(leaf);
+                                self.known.borrow_mut().extend(chain.into_iter().map(|n| (n, real.clone())));
+                                return Ok(real);
+                            }
                             None => break,
                         }
                     }
@@ -227,12 +246,12 @@ impl<'a> RealFiles<'a> {
                 };
                 let mut parts = target.components();
                 match (parts.next(), parts.next()) {
-                    (Some(std::path::Component::Normal(sibling)), None) => leaf = sibling.into(),
+                    (Some(std::path::Component::Normal(sibling)), None) => chain.push(sibling.to_os_string()),
                     _ => break,
                 }
             }
         }
-        fs::canonicalize(self.dir.join(leaf))
+        fs::canonicalize(self.dir.join(name))
     }
 }
 
@@ -361,7 +380,7 @@ pub(crate) fn install_version(candidate: &Candidate, mut looked_at: Vec<&str>) -
     if let Some(v) = candidate.claimed_version {
         return Ok((v, "the pkg-config file".to_string()));
     }
-    if let Some(dir) = &candidate.include_dir {
+    if let Some(dir) = candidate.headers_dir() {
         for header in [dir.join("onnxruntime_c_api.h"), dir.join("onnxruntime").join("onnxruntime_c_api.h")] {
             if let Some(minor) = api_version_from_header(&header) {
                 return Ok((
@@ -453,8 +472,9 @@ mod tests {
             "loop.a",
         ];
         for dir in [&real_dir, &through_link, &relative] {
+            // Each name twice, in both orders: later answers come from the names already followed.
             let real_files = RealFiles::new(dir);
-            for name in names {
+            for name in names.into_iter().chain(names.into_iter().rev()) {
                 let (ours, os) = (real_files.of(name), fs::canonicalize(dir.join(name)));
                 match (&ours, &os) {
                     (Ok(a), Ok(b)) => assert_eq!(a, b, "{} {name}", dir.display()),

@@ -56,7 +56,7 @@ pub(super) fn inspect(candidate: &Candidate, target: &Target, request: &Request)
         library: archives[0].clone(),
         binary: binary::read(&archives[0]).map_err(|e| Verdict::Unusable { detail: e.to_string() })?,
         runtime_files,
-        include_dir: candidate.include_dir.clone().filter(|d| d.is_dir()),
+        include_dir: candidate.headers_dir().filter(|d| d.is_dir()),
         static_libs,
     })
 }

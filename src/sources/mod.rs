@@ -130,6 +130,16 @@ pub(crate) struct Candidate {
 }
 
 impl Candidate {
+    /// The include directory to use: the one named, else for a system directory the `include/` beside
+    /// it, looked for now rather than for each directory listed.
+    pub fn headers_dir(&self) -> Option<PathBuf> {
+        match (&self.include_dir, self.source) {
+            (Some(dir), _) => Some(dir.clone()),
+            (None, SourceKind::System) => system::include_beside(&self.lib_dir),
+            (None, _) => None,
+        }
+    }
+
     /// How the candidate is described in reports: the directory searched.
     pub fn location(&self) -> String {
         match &self.named_by {

@@ -42,8 +42,7 @@ pub(crate) fn default_dirs(target: &Target) -> Vec<PathBuf> {
 }
 
 /// A candidate for each directory that exists, and the directories that do not. The include directory
-/// is the `include/` (or `include/onnxruntime/`) beside the library directory, when it holds the C API
-/// header.
+/// is looked for only once a library is found ([`include_beside`]): most of these hold none.
 pub(crate) fn candidates(dirs: &[PathBuf]) -> (Vec<Candidate>, Vec<&PathBuf>) {
     let mut seen = Vec::new();
     let mut out = Vec::new();
@@ -62,7 +61,7 @@ pub(crate) fn candidates(dirs: &[PathBuf]) -> (Vec<Candidate>, Vec<&PathBuf>) {
             source: SourceKind::System,
             origin: Origin::System { dir: dir.clone() },
             root: None,
-            include_dir: include_beside(dir),
+            include_dir: None,
             lib_dir: dir.clone(),
             claimed_version: None,
             named_by: None,
@@ -71,7 +70,9 @@ pub(crate) fn candidates(dirs: &[PathBuf]) -> (Vec<Candidate>, Vec<&PathBuf>) {
     (out, missing)
 }
 
-fn include_beside(lib_dir: &Path) -> Option<PathBuf> {
+/// The `include/` (or `include/onnxruntime/`) beside a system library directory, when it holds the C API
+/// header.
+pub(crate) fn include_beside(lib_dir: &Path) -> Option<PathBuf> {
     let include = lib_dir.parent()?.join("include");
     [include.join("onnxruntime"), include].into_iter().find(|dir| dir.join("onnxruntime_c_api.h").is_file())
 }
