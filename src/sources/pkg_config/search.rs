@@ -60,11 +60,18 @@ pub(crate) fn search(vars: &Vars<'_>, package: &str) -> Search {
     if lookup.var(&format!("{}_NO_PKG_CONFIG", envify(package))).is_some() || !lookup.target_supported() {
         return Search::Unmodelled;
     }
-    let Some(program) = program(vars, &lookup) else { return Search::Unmodelled };
+    let Some((program, meta)) = program(vars, &lookup) else { return Search::Unmodelled };
     let mut dirs = lookup.targeted("PKG_CONFIG_PATH").map(|v| split(&v)).unwrap_or_default();
-    match lookup.targeted("PKG_CONFIG_LIBDIR") {
+    let libdir = lookup.targeted("PKG_CONFIG_LIBDIR");
+    // The memo is written only for a native program, and names it by identity: found there, the
+    // program needs no second look.
+    let remembered = if libdir.is_none() { remembered_path(vars, &program, &meta) } else { None };
+    if remembered.is_none() && !is_native_executable(&program) {
+        return Search::Unmodelled;
+    }
+    match libdir {
         Some(libdir) => dirs.extend(split(&libdir)),
-        None => match default_path(vars, &program) {
+        None => match remembered.or_else(|| default_path(vars, &program, &meta)) {
             Some(default) => dirs.extend(split(OsStr::new(&default))),
             None => return Search::Unmodelled,
         },
@@ -153,9 +160,10 @@ fn envify(package: &str) -> String {
     package.chars().map(|c| if c == '-' { '_' } else { c.to_ascii_uppercase() }).collect()
 }
 
-/// The program the crate would run, when it is one modelled here: `PKG_CONFIG`, else `pkg-config`, else
-/// (the crate's fallback when `pkg-config` cannot be started) `pkgconf`.
-fn program(vars: &Vars<'_>, lookup: &CrateLookup<'_, '_>) -> Option<PathBuf> {
+/// The program the crate would run, when it is named as one modelled here, with what `stat` says of it:
+/// `PKG_CONFIG`, else `pkg-config`, else (the crate's fallback when `pkg-config` cannot be started)
+/// `pkgconf`. Whether it is a native executable is for the caller to check (see [`search`]).
+fn program(vars: &Vars<'_>, lookup: &CrateLookup<'_, '_>) -> Option<(PathBuf, fs::Metadata)> {
     // `PATH` is not a setting of ours (no rerun-if-env-changed for it); the memo key covers a change of program.
     let path = vars.env().cargo_path("PATH");
     let path = path.as_deref().map(Path::as_os_str);
@@ -163,32 +171,35 @@ fn program(vars: &Vars<'_>, lookup: &CrateLookup<'_, '_>) -> Option<PathBuf> {
         Some(program) => resolve(&program, path)?,
         None => resolve(OsStr::new("pkg-config"), path).or_else(|| resolve(OsStr::new("pkgconf"), path))?,
     };
-    let named = found.file_name().is_some_and(|n| n == "pkg-config" || n == "pkgconf");
-    (named && is_native_executable(&found)).then_some(found)
+    let named = found.0.file_name().is_some_and(|n| n == "pkg-config" || n == "pkgconf");
+    named.then_some(found)
 }
 
 /// `program` as `Command` finds it: a name with a `/` as it is (from the current dir when relative),
 /// otherwise the first `PATH` entry holding an executable file of that name (an empty entry is the
 /// current dir, as for `execvp`). Made absolute, without resolving links: the name is what pkgconf sees.
-fn resolve(program: &OsStr, path: Option<&OsStr>) -> Option<PathBuf> {
+fn resolve(program: &OsStr, path: Option<&OsStr>) -> Option<(PathBuf, fs::Metadata)> {
     if program.is_empty() {
         return None;
     }
-    let found = if program.to_string_lossy().contains('/') {
-        Some(PathBuf::from(program)).filter(|p| is_executable(p))
+    let (found, meta) = if program.to_string_lossy().contains('/') {
+        let found = PathBuf::from(program);
+        let meta = executable(&found)?;
+        (found, meta)
     } else {
-        std::env::split_paths(path?).map(|dir| dir.join(program)).find(|p| is_executable(p))
+        std::env::split_paths(path?).map(|dir| dir.join(program)).find_map(|p| executable(&p).map(|meta| (p, meta)))?
     };
-    std::path::absolute(found?).ok()
+    Some((std::path::absolute(found).ok()?, meta))
 }
 
-fn is_executable(path: &Path) -> bool {
-    let Ok(meta) = fs::metadata(path) else { return false };
+/// What `stat` says of an executable file at `path` (links followed); `None` for anything else.
+fn executable(path: &Path) -> Option<fs::Metadata> {
+    let meta = fs::metadata(path).ok()?;
     #[cfg(unix)]
     let runnable = std::os::unix::fs::PermissionsExt::mode(&meta.permissions()) & 0o111 != 0;
     #[cfg(not(unix))]
     let runnable = true;
-    meta.is_file() && runnable
+    (meta.is_file() && runnable).then_some(meta)
 }
 
 /// ELF or Mach-O (thin or universal): a program, not a script that may set up the search path itself.
@@ -215,18 +226,19 @@ fn split(value: &OsStr) -> Vec<PathBuf> {
     std::env::split_paths(value).map(|dir| if dir.as_os_str().is_empty() { PathBuf::from(".") } else { dir }).collect()
 }
 
-/// The program's compiled-in search path, from the memo when it was written for this very program,
-/// else asked of the program (and remembered once the program has settled, as for every memo: see
-/// [`crate::memo::identity`]). Only in a build script: elsewhere there is no `OUT_DIR` to keep it in,
-/// and pkg-config is asked the real question instead.
-fn default_path(vars: &Vars<'_>, program: &Path) -> Option<String> {
+/// The program's compiled-in search path as the memo has it for this very program (`meta` is what
+/// `stat` says of it). Only in a build script: elsewhere there is no `OUT_DIR` to keep it in, and
+/// pkg-config is asked the real question instead.
+fn remembered_path(vars: &Vars<'_>, program: &Path, meta: &fs::Metadata) -> Option<String> {
     let out_dir = vars.env().cargo_path("OUT_DIR")?;
-    let key = identity(program);
-    if let Some(key) = &key
-        && let Some(remembered) = read_memo(&out_dir, key)
-    {
-        return Some(remembered);
-    }
+    read_memo(&out_dir, &identity(program, meta)?)
+}
+
+/// The program's compiled-in search path, asked of the program, and remembered once the program has
+/// settled, as for every memo (see [`crate::memo::identity`]). Only in a build script, as above.
+fn default_path(vars: &Vars<'_>, program: &Path, meta: &fs::Metadata) -> Option<String> {
+    let out_dir = vars.env().cargo_path("OUT_DIR")?;
+    let key = identity(program, meta);
     let pc_path = ask_pc_path(program)?;
     let settled = fs::metadata(program).is_ok_and(|meta| crate::memo::settled(&meta));
     if let Some(key) = &key
@@ -240,9 +252,8 @@ fn default_path(vars: &Vars<'_>, program: &Path) -> Option<String> {
 /// The program's identity: where it is, and the device, inode, size and times of what it points to
 /// ([`crate::memo::identity`]), so that a reinstall, an upgrade or a relinked `pkg-config` is a
 /// different program.
-fn identity(program: &Path) -> Option<String> {
-    let meta = fs::metadata(program).ok()?;
-    Some(format!("v2 {} {}", crate::memo::identity(&meta)?, program.to_str()?))
+fn identity(program: &Path, meta: &fs::Metadata) -> Option<String> {
+    Some(format!("v2 {} {}", crate::memo::identity(meta)?, program.to_str()?))
 }
 
 fn read_memo(out_dir: &Path, key: &str) -> Option<String> {
@@ -277,6 +288,14 @@ mod tests {
 
     const HOST: &str = "x86_64-unknown-linux-gnu";
     const PACKAGE: &str = super::super::PACKAGE;
+
+    fn identity_of(program: &Path) -> Option<String> {
+        identity(program, &fs::metadata(program).ok()?)
+    }
+
+    fn resolved(program: &OsStr, path: Option<&OsStr>) -> Option<PathBuf> {
+        resolve(program, path).map(|(found, _)| found)
+    }
 
     /// A temp dir with a copy of the real pkg-config (so its identity can change) on `PATH`, and an `OUT_DIR`.
     struct Scene {
@@ -373,7 +392,7 @@ mod tests {
         }
 
         fn set_memo_default(&self, default: &Path) {
-            let key = identity(&self.program()).unwrap();
+            let key = identity_of(&self.program()).unwrap();
             crate::memo::write(&self.path("out"), MEMO, &format!("{key}\n{}\n", default.display()));
         }
     }
@@ -402,7 +421,7 @@ mod tests {
         expected.extend(scene.default_dirs());
         assert_eq!(dirs, expected, "PKG_CONFIG_PATH first, then the program's compiled-in default");
         let memo = scene.memo();
-        assert_eq!(memo.lines().next(), identity(&scene.program()).as_deref());
+        assert_eq!(memo.lines().next(), identity_of(&scene.program()).as_deref());
         assert!(memo.contains(&scene.default_dirs()[0].display().to_string()), "{memo}");
 
         // Second run: the memo is used, not the program (a memo naming another default path shows it).
@@ -455,7 +474,7 @@ mod tests {
         assert_eq!(scene.memo(), fake, "what a program changed a moment ago said was remembered");
         settle();
         assert_eq!(absent_dirs(scene.search(&[])), real_dirs);
-        assert_eq!(scene.memo().lines().next(), identity(&scene.program()).as_deref());
+        assert_eq!(scene.memo().lines().next(), identity_of(&scene.program()).as_deref());
         assert_ne!(scene.memo(), good);
 
         // So is another program named by PKG_CONFIG.
@@ -465,7 +484,7 @@ mod tests {
         copy_program(&scene.program(), &other);
         settle();
         assert_eq!(absent_dirs(scene.search(&[("PKG_CONFIG", other.as_os_str())])), real_dirs);
-        assert_eq!(scene.memo().lines().next(), identity(&other).as_deref());
+        assert_eq!(scene.memo().lines().next(), identity_of(&other).as_deref());
 
         // An OUT_DIR that cannot be written (under a file; root ignores permissions) still works.
         fs::write(scene.path("file"), b"").unwrap();
@@ -578,6 +597,24 @@ mod tests {
         assert_eq!(scene.search(&[("PKG_CONFIG", scene.path("bin/nothing").as_os_str())]), Search::Unmodelled);
     }
 
+    /// A program found in the memo is not looked at again (the memo is only written for a native
+    /// one); the same path rewritten as a script is another identity, so it is looked at, and refused.
+    #[test]
+    fn a_remembered_program_rewritten_as_a_script_is_not_modelled() {
+        let scene = Scene::new();
+        let remembered = scene.path("default");
+        fs::create_dir(&remembered).unwrap();
+        scene.set_memo_default(&remembered);
+        let Search::Absent { dirs } = scene.search(&[]) else { panic!("the remembered path is searched") };
+        assert_eq!(dirs, [remembered]);
+        let real = fs::canonicalize(scene.program()).unwrap();
+        let copy = scene.path("real-pkg-config");
+        fs::rename(&real, &copy).unwrap();
+        fs::write(scene.program(), format!("#!/bin/sh\nexec {} \"$@\"\n", copy.display())).unwrap();
+        fs::set_permissions(scene.program(), std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+        assert_eq!(scene.search(&[]), Search::Unmodelled);
+    }
+
     #[test]
     fn programs_are_found_as_command_finds_them() {
         let scene = Scene::new();
@@ -585,10 +622,10 @@ mod tests {
         fs::create_dir(scene.path("empty")).unwrap();
         fs::write(scene.path("empty/pkg-config"), b"not executable").unwrap();
         let path = std::env::join_paths([scene.path("empty"), bin.clone()]).unwrap();
-        assert_eq!(resolve(OsStr::new("pkg-config"), Some(&path)), Some(scene.program()));
-        assert_eq!(resolve(OsStr::new("pkgconf"), Some(&path)), None);
-        assert_eq!(resolve(scene.program().as_os_str(), None), Some(scene.program()));
-        assert_eq!(resolve(OsStr::new(""), Some(&path)), None);
+        assert_eq!(resolved(OsStr::new("pkg-config"), Some(&path)), Some(scene.program()));
+        assert_eq!(resolved(OsStr::new("pkgconf"), Some(&path)), None);
+        assert_eq!(resolved(scene.program().as_os_str(), None), Some(scene.program()));
+        assert_eq!(resolved(OsStr::new(""), Some(&path)), None);
         assert_eq!(split(OsStr::new("/a::b")), [PathBuf::from("/a"), PathBuf::from("."), PathBuf::from("b")]);
     }
 }
