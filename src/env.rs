@@ -115,8 +115,10 @@ impl<'e> Vars<'e> {
 
     fn remember(&self, name: &str) {
         let mut seen = self.seen.borrow_mut();
-        if !seen.iter().any(|n| n == name) {
-            seen.push(name.to_string());
+        // Nearly every name is new, and its length alone tells it from the others: a cheap check per
+        // name, since this runs for every variable of every probe, unoptimised (issue 7).
+        if !seen.iter().any(|n| n.len() == name.len() && n == name) {
+            seen.push(name.to_owned());
         }
     }
 
@@ -129,10 +131,15 @@ impl<'e> Vars<'e> {
 
     /// Only the target-specific spellings: `NAME_<target>`, then `NAME_<target_underscored>`.
     pub fn get_suffixed(&self, name: &str) -> Option<Var> {
-        let mut names: Vec<String> = self.suffixes.iter().map(|s| format!("{name}_{s}")).collect();
-        names.dedup();
+        let [dashed, underscored] = &self.suffixes;
+        // A triple without dashes has one spelling.
+        let suffixes = if dashed == underscored { &self.suffixes[..1] } else { &self.suffixes[..] };
         let mut found = None;
-        for candidate in names {
+        for suffix in suffixes {
+            let mut candidate = String::with_capacity(name.len() + 1 + suffix.len());
+            candidate.push_str(name);
+            candidate.push('_');
+            candidate.push_str(suffix);
             self.remember(&candidate);
             if found.is_none()
                 && let Some(value) = self.env.raw(&candidate)
