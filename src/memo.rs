@@ -35,7 +35,11 @@ fn writer() -> Option<&'static str> {
     static WRITER: OnceLock<Option<String>> = OnceLock::new();
     WRITER
         .get_or_init(|| {
-            let meta = fs::metadata(std::env::current_exe().ok()?).ok()?;
+            // Linux names the running executable's own file in /proc, with no path to read first.
+            let meta = match cfg!(target_os = "linux").then(|| fs::metadata("/proc/self/exe")) {
+                Some(Ok(meta)) => meta,
+                _ => fs::metadata(std::env::current_exe().ok()?).ok()?,
+            };
             let exe = identity(&meta).or_else(|| Some(format!("{} {:?}", meta.len(), meta.modified().ok()?)))?;
             Some(format!("onnxruntime-provision {} memo, written by {exe}", env!("CARGO_PKG_VERSION")))
         })
