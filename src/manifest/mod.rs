@@ -31,8 +31,48 @@ pub(crate) use platform::ArchiveKind;
 /// Where official archives are served from: `<base>/v<version>/<asset>`.
 pub(crate) const OFFICIAL_BASE: &str = "https://github.com/microsoft/onnxruntime/releases/download";
 
-/// The shipped manifests as `(file name, record)`, written by `build.rs` after validation.
-static SHIPPED: &[(&str, parse::Record<'static>)] = include!(concat!(env!("OUT_DIR"), "/manifests.rs"));
+// The shipped manifests, written by `build.rs` after validation: `TEXT` and `RECORDS` of [`Packed`].
+include!(concat!(env!("OUT_DIR"), "/manifests.rs"));
+
+/// A byte range of the shipped records' `TEXT`.
+type Span = (u32, u32);
+
+/// One shipped record with no pointer in it (see `rust_data` in `build.rs`): its strings are byte
+/// ranges of `TEXT`, its platform and variant indices into [`parse::PLATFORMS`] and [`parse::VARIANTS`].
+struct Packed {
+    /// The manifest file (`1.22.0.txt`).
+    file: Span,
+    line: usize,
+    version: [u64; 3],
+    platform: u8,
+    variant: u8,
+    asset: Span,
+    sha256: Span,
+    size: Option<u64>,
+    source: Span,
+}
+
+impl Packed {
+    fn platform(&self) -> &'static str {
+        parse::PLATFORMS[usize::from(self.platform)]
+    }
+
+    /// The file name and the record, as `parse` read them from the file.
+    fn unpack(&self) -> (&'static str, parse::Record<'static>) {
+        let text = |(start, end): Span| &TEXT[start as usize..end as usize];
+        let record = parse::Record {
+            line: self.line,
+            version: self.version,
+            platform: self.platform(),
+            variant: parse::VARIANTS[usize::from(self.variant)],
+            asset: text(self.asset),
+            sha256: text(self.sha256),
+            size: self.size,
+            source: text(self.source),
+        };
+        (text(self.file), record)
+    }
+}
 
 /// One archive: what it is, its pinned hash, and where that hash comes from. The text of a shipped
 /// artifact is borrowed from the compiled-in data, so listing all of them allocates nothing: every
@@ -125,15 +165,19 @@ impl Manifest {
     /// into artifacts on every run).
     pub(crate) fn embedded_for(target: &Target) -> Result<Manifest, DownloadError> {
         let platforms = platform::platforms(target)?;
-        Ok(Manifest::shipped(|record| platforms.contains(&record.platform)))
+        Ok(Manifest::shipped(|platform| platforms.contains(&platform)))
     }
 
-    fn shipped(wanted: impl Fn(&parse::Record<'static>) -> bool) -> Manifest {
+    /// The shipped records of the platforms `wanted` takes.
+    fn shipped(wanted: impl Fn(&'static str) -> bool) -> Manifest {
         // `build.rs` checked every record with the same parser, so none is dropped here.
-        let artifacts = SHIPPED
+        let artifacts = RECORDS
             .iter()
-            .filter(|(_, record)| wanted(record))
-            .filter_map(|(file, record)| Artifact::shipped(file, record))
+            .filter(|packed| wanted(packed.platform()))
+            .filter_map(|packed| {
+                let (file, record) = packed.unpack();
+                Artifact::shipped(file, &record)
+            })
             .collect();
         Manifest { artifacts }
     }
@@ -300,6 +344,32 @@ mod tests {
         assert_eq!((a.size, a.provenance.as_ref()), (Some(8_309_231), "index 9 unnamed files"));
         let a = manifest.artifacts().find(|a| a.asset == "onnxruntime-win-x64-1.30.0.zip").unwrap();
         assert_eq!(a.archive, ArchiveKind::Zip);
+    }
+
+    /// The packed table gives back exactly what parsing each shipped file gives, file by file, in the
+    /// files' release order.
+    #[test]
+    fn the_packed_records_are_the_shipped_files_records() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("manifests");
+        let mut names: Vec<String> = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .filter(|n| n.ends_with(".txt"))
+            .collect();
+        let release =
+            |n: &String| -> Vec<u64> { n.trim_end_matches(".txt").split('.').map(|p| p.parse().unwrap()).collect() };
+        names.sort_by_key(release);
+        let texts: Vec<String> = names.iter().map(|n| std::fs::read_to_string(dir.join(n)).unwrap()).collect();
+        let expected: Vec<(&str, parse::Record<'_>)> = names
+            .iter()
+            .zip(&texts)
+            .flat_map(|(name, text)| {
+                parse::parse_release_file(name, text).unwrap().into_iter().map(move |r| (name.as_str(), r))
+            })
+            .collect();
+        let unpacked: Vec<(&str, parse::Record<'_>)> = RECORDS.iter().map(Packed::unpack).collect();
+        assert_eq!(unpacked.len(), 169);
+        assert_eq!(unpacked, expected);
     }
 
     /// Counted by hand in reference/ort-release-checksums.tsv (169 rows) when the files were made.
