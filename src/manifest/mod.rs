@@ -161,7 +161,7 @@ impl Manifest {
     }
 
     /// The shipped archives for `target`'s platforms: all that [`Manifest::choose`] and its errors can
-    /// name for that target (a few dozen of the 190 records, which a warm probe would otherwise turn
+    /// name for that target (a few dozen of the 169 records, which a warm probe would otherwise turn
     /// into artifacts on every run).
     pub(crate) fn embedded_for(target: &Target) -> Result<Manifest, DownloadError> {
         let platforms = platform::platforms(target)?;
