@@ -168,6 +168,59 @@ impl Manifest {
         Ok(Manifest::shipped(|platform| platforms.contains(&platform)))
     }
 
+    /// What `Manifest::embedded_for(target)?.choose(…)` gives, making an artifact of the chosen record
+    /// alone: the choice runs over the packed records (every warm probe of the download source makes
+    /// it, unoptimised; issue 7). When nothing matches, the target's share is made after all, for the
+    /// error that lists what there is.
+    pub(crate) fn choose_shipped(
+        target: &Target,
+        variant: Variant,
+        req: &VersionReq,
+    ) -> Result<Artifact, DownloadError> {
+        let platforms = platform::platforms(target)?;
+        let from_share = || Manifest::embedded_for(target)?.choose(target, variant, req).cloned();
+        // Indices compared, not names: the variant's in `VARIANTS`, and each platform's rank by its
+        // index in `PLATFORMS`.
+        let Some(variant_index) = parse::VARIANTS.iter().position(|v| Variant::parse(v) == Some(variant)) else {
+            return from_share();
+        };
+        let mut rank_of = [None; parse::PLATFORMS.len()];
+        for (rank, name) in platforms.iter().enumerate() {
+            if let Some(index) = parse::PLATFORMS.iter().position(|p| p == name) {
+                rank_of[index].get_or_insert(rank);
+            }
+        }
+        let mut best: Option<(&Packed, Version, usize)> = None;
+        for packed in &RECORDS {
+            if usize::from(packed.variant) != variant_index {
+                continue;
+            }
+            let Some(rank) = rank_of[usize::from(packed.platform)] else { continue };
+            let [major, minor, patch] = packed.version;
+            let version = Version::new(major, minor, patch);
+            if !req.matches(&version) {
+                continue;
+            }
+            // As `choose`: newest release first, then the better platform (lower rank); of equals,
+            // the later record.
+            let better = match &best {
+                Some((_, v, r)) => version.cmp(v).then(r.cmp(&rank)).is_ge(),
+                None => true,
+            };
+            if better {
+                best = Some((packed, version, rank));
+            }
+        }
+        let chosen = best.and_then(|(packed, _, _)| {
+            let (file, record) = packed.unpack();
+            Artifact::shipped(file, &record)
+        });
+        match chosen {
+            Some(artifact) => Ok(artifact),
+            None => from_share(),
+        }
+    }
+
     /// The shipped records of the platforms `wanted` takes.
     fn shipped(wanted: impl Fn(&'static str) -> bool) -> Manifest {
         // `build.rs` checked every record with the same parser, so none is dropped here.
@@ -461,8 +514,9 @@ mod tests {
         assert_eq!(mapped, known);
     }
 
-    /// A probe reads only its target's shipped records; every choice and every "no archive" error must
-    /// come out as from the whole manifest.
+    /// A probe reads only its target's shipped records, and chooses over the packed records when no
+    /// file is added; every choice and every "no archive" error must come out as from the whole
+    /// manifest.
     #[test]
     fn a_targets_share_of_the_manifest_chooses_as_the_whole_does() {
         let whole = Manifest::embedded();
@@ -479,6 +533,13 @@ mod tests {
                         format!("{a:?}"),
                         format!("{b:?}"),
                         "{triple} {variant} `{requirement}`: whole manifest vs the target's share"
+                    );
+                    let from_whole = whole.choose(&target, variant, &req(requirement)).cloned();
+                    let from_records = Manifest::choose_shipped(&target, variant, &req(requirement));
+                    assert_eq!(
+                        format!("{from_whole:?}"),
+                        format!("{from_records:?}"),
+                        "{triple} {variant} `{requirement}`: whole manifest vs the packed records"
                     );
                 }
             }

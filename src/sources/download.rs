@@ -145,14 +145,19 @@ mod provide {
             request: &Request,
             vars: &Vars<'_>,
         ) -> Result<Plan, DownloadError> {
-            let mut manifest = Manifest::embedded_for(target)?;
-            for path in &config.manifests {
-                manifest.add_file(path)?;
-            }
-            if let Some(var) = vars.get("ONNXRUNTIME_MANIFEST") {
-                manifest.add_files_from(&var)?;
-            }
-            let artifact = manifest.choose(target, request.variant, &request.version)?.clone();
+            let added = vars.get("ONNXRUNTIME_MANIFEST");
+            let artifact = if config.manifests.is_empty() && added.is_none() {
+                Manifest::choose_shipped(target, request.variant, &request.version)?
+            } else {
+                let mut manifest = Manifest::embedded_for(target)?;
+                for path in &config.manifests {
+                    manifest.add_file(path)?;
+                }
+                if let Some(var) = &added {
+                    manifest.add_files_from(var)?;
+                }
+                manifest.choose(target, request.variant, &request.version)?.clone()
+            };
             let base = mirror(config, vars)?;
             let url = manifest::url(&base, &artifact);
             let cache = Cache::new(cache_root(config, vars)?);
