@@ -7,6 +7,7 @@
 //! (`<cache>/.locks/<sha256>.lock`, `File::lock`) keeps concurrent builds from downloading twice; the
 //! kernel releases it when its holder dies.
 
+use std::borrow::Cow;
 use std::fmt::Write as _;
 use std::fs::{self, File};
 use std::io;
@@ -225,22 +226,29 @@ fn sync_dir(dir: &Path) {
     let _ = dir;
 }
 
-/// What an entry holds: enough to notice a deleted or truncated file without hashing it again.
+/// What an entry holds: enough to notice a deleted or truncated file without hashing it again. Read
+/// back, its text is borrowed from the marker file's (every warm probe reads one, unoptimised).
 #[derive(Debug, PartialEq, Eq)]
-struct Marker {
-    sha256: String,
-    asset: String,
-    root: PathBuf,
+struct Marker<'t> {
+    sha256: Cow<'t, str>,
+    asset: Cow<'t, str>,
+    root: Cow<'t, Path>,
     /// Regular files as (relative path, size); symlinks as (relative path, None).
-    files: Vec<(String, Option<u64>)>,
+    files: Vec<(Cow<'t, str>, Option<u64>)>,
 }
 
-impl Marker {
-    fn describe(sha256: &str, asset: &str, root: &Path, content: &Path) -> io::Result<Marker> {
+impl Marker<'_> {
+    fn describe(sha256: &str, asset: &str, root: &Path, content: &Path) -> io::Result<Marker<'static>> {
         let mut files = Vec::new();
         walk(content, content, &mut files)?;
         files.sort();
-        Ok(Marker { sha256: sha256.into(), asset: asset.into(), root: root.to_path_buf(), files })
+        let files = files.into_iter().map(|(path, size)| (Cow::Owned(path), size)).collect();
+        Ok(Marker {
+            sha256: Cow::Owned(sha256.into()),
+            asset: Cow::Owned(asset.into()),
+            root: Cow::Owned(root.to_path_buf()),
+            files,
+        })
     }
 
     fn render(&self) -> String {
@@ -257,14 +265,14 @@ impl Marker {
     }
 
     /// `None` for anything but a complete marker (an emptied or garbled one included).
-    fn parse(text: &str) -> Option<Marker> {
+    fn parse(text: &str) -> Option<Marker<'_>> {
         let mut lines = text.lines();
         if lines.next()? != MARKER_HEADER {
             return None;
         }
-        let sha256 = lines.next()?.strip_prefix("sha256 ")?.to_string();
-        let asset = lines.next()?.strip_prefix("asset ")?.to_string();
-        let root = PathBuf::from(lines.next()?.strip_prefix("root ")?);
+        let sha256 = Cow::Borrowed(lines.next()?.strip_prefix("sha256 ")?);
+        let asset = Cow::Borrowed(lines.next()?.strip_prefix("asset ")?);
+        let root = Cow::Borrowed(Path::new(lines.next()?.strip_prefix("root ")?));
         let mut files = Vec::new();
         for line in lines {
             if line == "end" {
@@ -272,20 +280,27 @@ impl Marker {
             }
             if let Some(rest) = line.strip_prefix("file ") {
                 let (size, path) = rest.split_once(' ')?;
-                files.push((path.to_string(), Some(size.parse().ok()?)));
+                files.push((Cow::Borrowed(path), Some(size.parse().ok()?)));
             } else {
-                files.push((line.strip_prefix("link ")?.to_string(), None));
+                files.push((Cow::Borrowed(line.strip_prefix("link ")?), None));
             }
         }
         None // no `end`: cut short
     }
 
     fn files_present(&self, content: &Path) -> bool {
+        // One buffer for every file's path.
+        let mut path = PathBuf::new();
         !self.files.is_empty()
-            && self.files.iter().all(|(path, size)| match (fs::symlink_metadata(content.join(path)), size) {
-                (Ok(meta), Some(size)) => meta.is_file() && meta.len() == *size,
-                (Ok(meta), None) => meta.file_type().is_symlink(),
-                (Err(_), _) => false,
+            && self.files.iter().all(|(name, size)| {
+                path.as_mut_os_string().clear();
+                path.push(content);
+                path.push(name.as_ref());
+                match (fs::symlink_metadata(&path), size) {
+                    (Ok(meta), Some(size)) => meta.is_file() && meta.len() == *size,
+                    (Ok(meta), None) => meta.file_type().is_symlink(),
+                    (Err(_), _) => false,
+                }
             })
     }
 }

@@ -97,7 +97,9 @@ impl Memo {
             let text = crate::memo::read(out_dir, NAME).unwrap_or_default();
             text.strip_prefix(HEADER).map(str::to_string).unwrap_or_default()
         });
-        let mut keyed = lines.lines().filter(|l| l.split_once('\t').is_some_and(|(k, _)| k == key));
+        // The key is the line's first field (a key holds no tab).
+        let mut keyed =
+            lines.lines().filter(|l| l.strip_prefix(key.as_str()).is_some_and(|rest| rest.starts_with('\t')));
         if let Some(entry) = keyed.find_map(entry) {
             return Ok(entry.fact);
         }
