@@ -191,16 +191,16 @@ impl Config {
         let target = self.resolve_target()?;
         let vars = Vars::new(&self.env, target.triple());
         let result = Probe { config: self, target: &target, vars: &vars, progress, memo: self.memo() }.run();
+        // The variables' lines first, then the library's; printed, then handed back (not copied).
         let mut directives = emit::rerun_env_lines(&vars.seen());
         let result = result.map(|mut library| {
             directives.append(&mut library.directives);
-            library.directives = directives.clone();
             library
         });
         if self.cargo_metadata {
             emit::print(&directives);
         }
-        result
+        result.map(|library| Library { directives, ..library })
     }
 
     /// Looks at every candidate of every source and says what a build would pick, without downloading,

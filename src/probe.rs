@@ -350,10 +350,10 @@ impl Probe<'_> {
         let lookup = Vars::new(self.vars.env(), self.target.triple());
         self.vars
             .seen()
-            .into_iter()
+            .iter()
             .filter_map(|name| {
-                let value = lookup.plain(&name)?;
-                Some((name, crate::error::redact_passwords(&value.value.to_string_lossy())))
+                let value = lookup.plain(name)?;
+                Some((name.clone(), crate::error::redact_passwords(&value.value.to_string_lossy())))
             })
             .collect()
     }
