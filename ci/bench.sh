@@ -133,7 +133,8 @@ ortsys_script_full=$(ortsys_reference "$work/ort-sys-reference-full" '"std", "do
 log "load: $(cut -d' ' -f1-3 /proc/loadavg); running the figures"
 timeout 45m "$work/target/o3/bench" --work "$work" --repo "$repo" \
     --probe-o0 "$work/target/o0/probe-script" --probe-o3 "$work/target/o3/probe-script" \
-    --probe-lean "$work/target-lean/o0/probe-script" \
+    --probe-lean "$work/target-lean/o0/probe-script" --bare-script "$work/target/o0/bare-script" \
+    --replay-script "$work/target/o0/replay-script" \
     --ortsys-script "$ortsys_script" --ortsys-script-full "$ortsys_script_full" \
     --figures "${BENCH_FIGURES:-1,2,3,4,5,6}" --runs "${BENCH_RUNS:-5}" \
     --compile-runs "${BENCH_COMPILE_RUNS:-5}" | tee "$work/results.txt"

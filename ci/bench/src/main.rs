@@ -42,6 +42,10 @@ struct Bench {
     probes: Vec<Probe>,
     /// The opt-level 0 stand-in built with `default-features = false`.
     lean: PathBuf,
+    /// A build script with no dependencies: the limit of any build-script process.
+    bare: PathBuf,
+    /// Links the library, then only reprints a stored answer: the lower bound of every design.
+    replay: PathBuf,
     ortsys_script: PathBuf,
     /// The same build script built with ort-sys's download code (`download-binaries,tls-rustls`), as
     /// in the compile-cost figure: the like-for-like reference for a crate that can download.
@@ -135,6 +139,8 @@ fn run() -> Result<(), String> {
             Probe { label: "opt-level 3", bin: copy("--probe-o3", "probe-o3")? },
         ],
         lean: copy("--probe-lean", "probe-lean")?,
+        bare: copy("--bare-script", "bare-script")?,
+        replay: copy("--replay-script", "replay-script")?,
         ortsys_script: copy("--ortsys-script", "ort-sys-lean")?,
         ortsys_script_full: copy("--ortsys-script-full", "ort-sys-full")?,
         work,
@@ -339,6 +345,18 @@ impl Bench {
         env.insert("DOCS_RS".into(), "1".into());
         let label = "build-script process, opt-level 0, DOCS_RS (no work: the start-up floor)".to_string();
         processes.push((label, &default_build.bin, env, None));
+        // The lower bound of any probe in a build script linking this crate: the answer reprinted,
+        // nothing checked. Its first run (below, untimed) probes and stores the answer.
+        let mut env = self.probe_env(&self.real, &cache, Sources::DownloadOnly)?;
+        let stored = self.work.join("out").join("replay.txt");
+        remove_file(&stored)?;
+        env.insert("BENCH_REPLAY".into(), stored.into());
+        let label = "build-script process, opt-level 0, the answer reprinted, nothing checked (the bound)".to_string();
+        processes.push((label, &self.replay, env, None));
+        // The limit: a build script with no dependencies, in the same environment.
+        let env = self.probe_env(&self.real, &cache, Sources::DownloadOnly)?;
+        let label = "build-script process, opt-level 0, no dependencies (the limit of any build script)".to_string();
+        processes.push((label, &self.bare, env, None));
 
         // Each process runs in turn with both references, and its ratios are to their medians from the
         // same rounds. The source is checked once beforehand, not in the timed runs: reporting it
@@ -346,17 +364,22 @@ impl Bench {
         let mut lean_reference = || time(&mut command(&self.ortsys_script, &ref_env));
         let mut full_reference = || time(&mut command(&self.ortsys_script_full, &ref_env));
         let mut rows = Vec::new();
+        let mut counted = Vec::new();
         let (mut lean_medians, mut full_medians) = (Vec::new(), Vec::new());
         for (label, bin, env, expected) in processes {
-            let (_, source) = self.run_probe(bin, &env)?;
-            if let Some(expected) = expected {
-                Self::expect_source(&source, expected)?;
+            match expected {
+                Some(expected) => {
+                    let (_, source) = self.run_probe(bin, &env)?;
+                    Self::expect_source(&source, expected)?;
+                }
+                None => drop(time(&mut command(bin, &env))?),
             }
             let mut ours = || time(&mut command(bin, &env));
             let medians = interleaved(self.process_runs, &mut [&mut ours, &mut lean_reference, &mut full_reference])?;
             let [process, lean, full] = medians[..] else { return Err("three medians expected".into()) };
             let versus =
                 format!("{} ort-sys lean, {} ort-sys with downloads", ratio(process, lean), ratio(process, full));
+            counted.push((label.clone(), bin, env.clone()));
             rows.push((label, process, versus));
             lean_medians.push(lean);
             full_medians.push(full);
@@ -376,6 +399,25 @@ impl Bench {
         );
         for (label, process, versus) in rows {
             row(&label, &ms(process), &versus);
+        }
+        // The same processes counted in instructions (exact; where valgrind is installed), after the
+        // timed runs: under valgrind the memos are rewritten for valgrind's executable.
+        let (Some(lean), Some(full)) = (
+            measure::instructions(&self.ortsys_script, &ref_env)?,
+            measure::instructions(&self.ortsys_script_full, &ref_env)?,
+        ) else {
+            println!("  (no instruction counts: valgrind is not installed)");
+            return Ok(());
+        };
+        let thousands = |n: u64| format!("{}k instr", n.div_ceil(1000));
+        let per = |n: u64, of: u64| format!("{:.2}×", n as f64 / of as f64);
+        row("instructions: ort-sys lean (reference)", &thousands(lean), "");
+        row("instructions: ort-sys with downloads (reference)", &thousands(full), "");
+        for (label, bin, env) in counted {
+            let Some(count) = measure::instructions(bin, &env)? else { continue };
+            let label = label.replacen("build-script process", "instructions", 1);
+            let versus = format!("{} ort-sys lean, {} ort-sys with downloads", per(count, lean), per(count, full));
+            row(&label, &thousands(count), &versus);
         }
         Ok(())
     }
@@ -700,5 +742,13 @@ fn remove_dir(dir: &Path) -> Result<(), String> {
         Ok(()) => Ok(()),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
         Err(e) => Err(format!("cannot remove {}: {e}", dir.display())),
+    }
+}
+
+fn remove_file(file: &Path) -> Result<(), String> {
+    match fs::remove_file(file) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(format!("cannot remove {}: {e}", file.display())),
     }
 }

@@ -147,6 +147,29 @@ fn which(program: &str) -> String {
         .unwrap_or_else(|| program.to_string())
 }
 
+/// The instructions one run of `program` executes, as valgrind's callgrind counts them: exact, so
+/// unmoved by the machine's load (a process time of a millisecond or two is not). `None` without
+/// valgrind. The second of two runs is counted: the first may write memos the second reads (ours are
+/// keyed by the running executable, which under valgrind is valgrind's).
+pub fn instructions(program: &Path, env: &Env) -> Result<Option<u64>, String> {
+    let valgrind = which("valgrind");
+    if !Path::new(&valgrind).is_file() {
+        return Ok(None);
+    }
+    let mut counted = None;
+    for _ in 0..2 {
+        let mut run = command(Path::new(&valgrind), env);
+        run.args(["--tool=callgrind", "--callgrind-out-file=/dev/null"]).arg(program);
+        let output = run.stdin(Stdio::null()).stdout(Stdio::null()).output().map_err(|e| format!("{run:?}: {e}"))?;
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        if !output.status.success() {
+            return Err(format!("{run:?} failed ({}):\n{}", output.status, stderr.trim_end()));
+        }
+        counted = stderr.lines().find_map(|line| line.split_once("Collected : ")?.1.trim().parse().ok());
+    }
+    counted.map(Some).ok_or_else(|| format!("callgrind printed no count for {}", program.display()))
+}
+
 /// A command with exactly `env` as its environment.
 pub fn command(program: &Path, env: &Env) -> Command {
     let mut command = Command::new(program);
