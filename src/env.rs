@@ -114,12 +114,22 @@ impl<'e> Vars<'e> {
     }
 
     fn remember(&self, name: &str) {
-        let mut seen = self.seen.borrow_mut();
+        if !self.has_seen(name) {
+            self.seen.borrow_mut().push(name.to_owned());
+        }
+    }
+
+    /// [`Vars::remember`] for a name already in a `String` of its own.
+    fn remember_owned(&self, name: String) {
+        if !self.has_seen(&name) {
+            self.seen.borrow_mut().push(name);
+        }
+    }
+
+    fn has_seen(&self, name: &str) -> bool {
         // Nearly every name is new, and its length alone tells it from the others: a cheap check per
         // name, since this runs for every variable of every probe, unoptimised (issue 7).
-        if !seen.iter().any(|n| n.len() == name.len() && n == name) {
-            seen.push(name.to_owned());
-        }
+        self.seen.borrow().iter().any(|n| n.len() == name.len() && n == name)
     }
 
     /// One of our variables: `NAME_<target>`, `NAME_<target_underscored>`, then `NAME`.
@@ -140,12 +150,12 @@ impl<'e> Vars<'e> {
             candidate.push_str(name);
             candidate.push('_');
             candidate.push_str(suffix);
-            self.remember(&candidate);
             if found.is_none()
                 && let Some(value) = self.env.raw(&candidate)
             {
-                found = Some(Var { name: candidate, value });
+                found = Some(Var { name: candidate.clone(), value });
             }
+            self.remember_owned(candidate);
         }
         found
     }
