@@ -160,10 +160,11 @@ pub fn instructions(program: &Path, env: &Env) -> Result<Option<u64>, String> {
     for _ in 0..2 {
         let mut run = command(Path::new(&valgrind), env);
         run.args(["--tool=callgrind", "--callgrind-out-file=/dev/null"]).arg(program);
-        let output = run.stdin(Stdio::null()).stdout(Stdio::null()).output().map_err(|e| format!("{run:?}: {e}"))?;
+        let failed = |why: &dyn std::fmt::Display| format!("{valgrind} --tool=callgrind {}: {why}", program.display());
+        let output = run.stdin(Stdio::null()).stdout(Stdio::null()).output().map_err(|e| failed(&e))?;
         let stderr = String::from_utf8_lossy(&output.stderr);
         if !output.status.success() {
-            return Err(format!("{run:?} failed ({}):\n{}", output.status, stderr.trim_end()));
+            return Err(failed(&format_args!("{}\n{}", output.status, stderr.trim_end())));
         }
         counted = stderr.lines().find_map(|line| line.split_once("Collected : ")?.1.trim().parse().ok());
     }
