@@ -748,17 +748,18 @@ fn settle() {
 }
 
 fn remove_dir(dir: &Path) -> Result<(), String> {
-    match fs::remove_dir_all(dir) {
-        Ok(()) => Ok(()),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
-        Err(e) => Err(format!("cannot remove {}: {e}", dir.display())),
-    }
+    removed(dir, fs::remove_dir_all(dir))
 }
 
 fn remove_file(file: &Path) -> Result<(), String> {
-    match fs::remove_file(file) {
+    removed(file, fs::remove_file(file))
+}
+
+/// The outcome of removing `path`, which need not have been there.
+fn removed(path: &Path, outcome: std::io::Result<()>) -> Result<(), String> {
+    match outcome {
         Ok(()) => Ok(()),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
-        Err(e) => Err(format!("cannot remove {}: {e}", file.display())),
+        Err(e) => Err(format!("cannot remove {}: {e}", path.display())),
     }
 }
